@@ -1,0 +1,56 @@
+"""The FastAPI application: wiring of routes, services and errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.escalations.routes import router as escalations_router
+from api.health.routes import router as health_router
+from api.risk.routes import router as risk_router
+from features.store import create_schema, make_engine
+from models.backlog import Backlog
+from models.service import StallService
+from stallwatch import __version__
+from stallwatch.settings import Settings, get_settings
+
+log = logging.getLogger("stallwatch.api")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service for ``settings`` (default: from the environment)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        create_schema(engine)
+        service = StallService(Backlog(engine), settings.model_dir)
+        app.state.settings = settings
+        app.state.service = service
+        scorer = service.scorer()
+        log.info(
+            "service_started",
+            extra={
+                "model_version": scorer.version if scorer else None,
+                "replay_now": settings.now.isoformat() if settings.now else None,
+            },
+        )
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="stallwatch",
+        version=__version__,
+        description="SLA clocks and stall predictions for support tickets.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(risk_router)
+    app.include_router(escalations_router)
+    return app

@@ -1,0 +1,75 @@
+"""Request and response models of the risk-score resource."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from features.events import ActorRole, EventKind, Status
+
+Text = Field(default=None, max_length=200)
+
+
+class EventIn(BaseModel):
+    """One ticket event as a CRM sends it."""
+
+    event_id: str | None = Field(default=None, max_length=200)
+    occurred_at: AwareDatetime
+    kind: EventKind
+    actor: str | None = Text
+    actor_role: ActorRole | None = None
+    requester: str | None = Text
+    group: str | None = Text
+    assignee: str | None = Text
+    status: Status | None = None
+    priority: Literal["critical", "high", "moderate", "low"] | None = None
+    channel: (
+        Literal["email", "web_form", "chat", "phone", "social", "api", "other"] | None
+    ) = None
+    category: str | None = Text
+    subcategory: str | None = Text
+    topic: str | None = Field(default=None, max_length=2_000)
+
+
+class TicketIn(BaseModel):
+    """A ticket to score: its events, or only its id when the store has it."""
+
+    ticket_id: str = Field(min_length=1, max_length=120)
+    events: list[EventIn] | None = Field(default=None, min_length=1, max_length=5_000)
+
+
+class RiskScoresIn(BaseModel):
+    """A batch of tickets to score at one moment."""
+
+    at: AwareDatetime | None = Field(
+        default=None, description="Score as of this instant; default: now."
+    )
+    tickets: list[TicketIn] = Field(min_length=1, max_length=500)
+
+
+class ReasonOut(BaseModel):
+    """A reason behind a score, in the desk's words."""
+
+    text: str
+    family: str
+    contribution: float = Field(description="Push on the log-odds of a stall.")
+
+
+class RiskScoreOut(BaseModel):
+    """One ticket's stall risk."""
+
+    ticket_id: str
+    probability: float = Field(ge=0.0, le=1.0)
+    risk_band: Literal["low", "medium", "high"]
+    reasons: list[ReasonOut]
+    is_open: bool
+
+
+class RiskScoresOut(BaseModel):
+    """Scores for a batch, with the moment and the model used."""
+
+    as_of: datetime
+    model_version: str
+    scores: list[RiskScoreOut]

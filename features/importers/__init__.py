@@ -1,0 +1,1 @@
+"""Importers: each turns one kind of source file into canonical events."""

@@ -1,0 +1,1 @@
+"""Serving side of the model: load the current bundle, score, explain."""

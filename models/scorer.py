@@ -1,0 +1,83 @@
+"""Score as-of feature rows with the current model bundle."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from models.reasons import Reason, explain
+from training.bundle import BundleError, ModelBundle, current_version, load_bundle
+
+log = logging.getLogger("stallwatch.models")
+
+
+@dataclass(frozen=True)
+class StallScore:
+    """One ticket's stall risk at a moment, and why."""
+
+    ticket_id: str
+    probability: float
+    band: str
+    reasons: list[Reason]
+    model_version: str
+
+
+class StallScorer:
+    """The current model, ready to score feature rows."""
+
+    def __init__(self, bundle: ModelBundle) -> None:
+        self.bundle = bundle
+
+    @property
+    def version(self) -> str:
+        """The loaded bundle's version."""
+        return self.bundle.version
+
+    @classmethod
+    def load(cls, model_dir: Path) -> StallScorer:
+        """Load the bundle that ``CURRENT`` names; raise BundleError if none."""
+        bundle = load_bundle(model_dir)
+        log.info("model_loaded", extra={"version": bundle.version})
+        return cls(bundle)
+
+    @staticmethod
+    def newest_version(model_dir: Path) -> str | None:
+        """Return the version ``CURRENT`` names now, without loading it."""
+        return current_version(model_dir)
+
+    def probabilities(self, rows: pd.DataFrame) -> np.ndarray:
+        """Return calibrated stall probabilities, one per row."""
+        if rows.empty:
+            return np.zeros(0)
+        return self.bundle.calibrate(self.bundle.raw_score(rows))
+
+    def score(self, rows: pd.DataFrame, *, top_reasons: int = 3) -> list[StallScore]:
+        """Score rows and explain each score with its strongest reasons."""
+        if rows.empty:
+            return []
+        matrix = self.bundle.matrix(rows)
+        raw = np.asarray(self.bundle.booster.predict(matrix), dtype=float)
+        probability = self.bundle.calibrate(raw)
+        bands = self.bundle.band(probability)
+        contributions = np.asarray(
+            self.bundle.booster.predict(matrix, pred_contrib=True), dtype=float
+        )[:, :-1]
+        features = self.bundle.features
+        records = rows.to_dict("records")
+        return [
+            StallScore(
+                ticket_id=str(record["ticket_id"]),
+                probability=float(probability[i]),
+                band=str(bands[i]),
+                reasons=explain(record, contributions[i], features, top=top_reasons),
+                model_version=self.bundle.version,
+            )
+            for i, record in enumerate(records)
+        ]
+
+
+__all__ = ["BundleError", "StallScore", "StallScorer"]

@@ -1,0 +1,213 @@
+"""The work behind the API: score tickets and rank the backlog.
+
+Routes hand plain values in and get dataclasses back; every data frame and
+model call stays on this side of the boundary.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models.backlog import Backlog
+from models.escalation import RankReason, rank
+from models.reasons import Reason
+from models.scorer import BundleError, StallScorer
+
+log = logging.getLogger("stallwatch.models")
+
+
+class UnknownTicketError(LookupError):
+    """A ticket was asked for by id but the store has no events for it."""
+
+    def __init__(self, index: int, ticket_id: str) -> None:
+        self.index = index
+        self.ticket_id = ticket_id
+        super().__init__(f"ticket {ticket_id!r} is not in the store")
+
+
+class NotYetOpenError(ValueError):
+    """The scoring moment lies before the ticket's first event."""
+
+    def __init__(self, index: int, ticket_id: str) -> None:
+        self.index = index
+        self.ticket_id = ticket_id
+        super().__init__(f"ticket {ticket_id!r} has no event at or before the moment")
+
+
+class ModelUnavailableError(RuntimeError):
+    """No model bundle could be loaded."""
+
+
+@dataclass(frozen=True)
+class TicketRisk:
+    """A scored ticket."""
+
+    ticket_id: str
+    probability: float
+    band: str
+    reasons: list[Reason]
+    is_open: bool
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """One row of the manager's escalation list."""
+
+    rank: int
+    ticket_id: str
+    why: RankReason
+    probability: float | None
+    band: str | None
+    reasons: list[Reason]
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EscalationPage:
+    """A page of the ranked list."""
+
+    total: int
+    items: list[Escalation]
+    model_version: str | None
+
+
+_FIELDS = ("group", "category", "subcategory", "priority", "status", "channel")
+
+
+class StallService:
+    """Holds the backlog and the model; reloads the model when it changes."""
+
+    def __init__(self, backlog: Backlog, model_dir: Path) -> None:
+        self.backlog = backlog
+        self.model_dir = model_dir
+        self._scorer: StallScorer | None = None
+        self._lock = threading.Lock()
+
+    def scorer(self) -> StallScorer | None:
+        """Return the current model, loading a newly pointed-to one if needed."""
+        wanted = StallScorer.newest_version(self.model_dir)
+        with self._lock:
+            if wanted is None:
+                return self._scorer
+            if self._scorer is None or self._scorer.version != wanted:
+                try:
+                    self._scorer = StallScorer.load(self.model_dir)
+                except BundleError as exc:
+                    log.warning("model_load_failed", extra={"error": str(exc)})
+            return self._scorer
+
+    def score_tickets(
+        self,
+        tickets: Sequence[tuple[str, list[dict[str, Any]] | None]],
+        *,
+        at: datetime,
+    ) -> tuple[list[TicketRisk], str]:
+        """Score tickets given by id (from the store) or by their events."""
+        scorer = self.scorer()
+        if scorer is None:
+            raise ModelUnavailableError("no model is loaded: run `stallwatch train`")
+
+        # Stored tickets and sent tickets are featurised the same way.
+        stored = [(i, t) for i, (t, ev) in enumerate(tickets) if ev is None]
+        known = set(self.backlog.states()["ticket_id"].unique())
+        for index, ticket_id in stored:
+            if ticket_id not in known:
+                raise UnknownTicketError(index, ticket_id)
+        frames = []
+        if stored:
+            frames.append(self.backlog.stored_rows([t for _, t in stored], at))
+        sent = [dict(e, ticket_id=t) for t, ev in tickets if ev for e in ev]
+        if sent:
+            frames.append(self.backlog.rows_for_events(pd.DataFrame(sent), at))
+        rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        found = set(rows["ticket_id"]) if not rows.empty else set()
+        for index, (ticket_id, _) in enumerate(tickets):
+            if ticket_id not in found:
+                raise NotYetOpenError(index, ticket_id)
+
+        scores = {s.ticket_id: s for s in scorer.score(rows)}
+        still_open = dict(zip(rows["ticket_id"], ~rows["done"], strict=True))
+        return [
+            TicketRisk(
+                ticket_id=t,
+                probability=scores[t].probability,
+                band=scores[t].band,
+                reasons=scores[t].reasons,
+                is_open=bool(still_open[t]),
+            )
+            for t, _ in tickets
+        ], scorer.version
+
+    def escalations(
+        self,
+        *,
+        at: datetime,
+        group: str | None = None,
+        category: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> EscalationPage:
+        """Rank every open ticket at ``at`` and return one page of the list."""
+        rows = self.backlog.open_rows(at)
+        if group is not None:
+            rows = rows[rows["group"] == group]
+        if category is not None:
+            rows = rows[rows["category"] == category]
+        rows = rows.reset_index(drop=True)
+        scorer = self.scorer()
+
+        probability = bands = None
+        if scorer is not None and not rows.empty:
+            probability = scorer.probabilities(rows)
+            bands = scorer.bundle.band(probability)
+        order, why = rank(rows, probability, bands)
+        page = order[offset : offset + limit]
+
+        explained: dict[int, list[Reason]] = {}
+        if scorer is not None and len(page):
+            for position, scored in zip(
+                page, scorer.score(rows.iloc[page]), strict=True
+            ):
+                explained[int(position)] = scored.reasons
+        records = rows.iloc[page].to_dict("records")
+        items = [
+            Escalation(
+                rank=offset + n + 1,
+                ticket_id=str(record["ticket_id"]),
+                why=why[int(position)],
+                probability=None if probability is None else float(probability[position]),
+                band=None if bands is None else str(bands[position]),
+                reasons=explained.get(int(position), []),
+                fields={
+                    **{k: _plain(record[k]) for k in _FIELDS},
+                    "age_hours": round(float(record["age_hours"]), 2),
+                    "hours_since_agent_action": round(
+                        float(record["hours_since_agent_action"]), 2
+                    ),
+                    "handoffs": int(record["handoffs"]),
+                },
+            )
+            for n, (position, record) in enumerate(zip(page, records, strict=True))
+        ]
+        return EscalationPage(
+            total=len(rows),
+            items=items,
+            model_version=None if scorer is None else scorer.version,
+        )
+
+
+def _plain(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if value is pd.NA:
+        return None
+    return str(value)

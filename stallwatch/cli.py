@@ -1,0 +1,213 @@
+"""The ``stallwatch`` command: import, train, score, serve, and the demo."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stallwatch.logs import configure_logging
+from stallwatch.settings import REPO_ROOT, get_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+BUNDLED_UCI = REPO_ROOT / "data" / "uci_incidents" / "incident_event_log.csv.gz"
+#: A Monday morning inside the bundled log's last test window.
+DEMO_MOMENT = "2016-05-23T09:00:00+00:00"
+
+Database = Annotated[
+    str | None, typer.Option(help="SQLAlchemy URL; default STALLWATCH_DATABASE_URL.")
+]
+
+
+def _moment(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not an ISO-8601 instant") from exc
+    if parsed.tzinfo is None:
+        raise typer.BadParameter(f"{value!r} needs a UTC offset, e.g. +00:00")
+    return parsed.astimezone(UTC)
+
+
+@app.callback()
+def main() -> None:
+    """Watch support tickets, keep SLA clocks and predict stalls."""
+    settings = get_settings()
+    configure_logging(fmt=settings.log_format, level=settings.log_level)
+
+
+@app.command("import")
+def import_log(
+    source: Annotated[str, typer.Argument(help="Source format; for now: uci.")] = "uci",
+    path: Annotated[Path, typer.Argument(help="The file.")] = BUNDLED_UCI,
+    source_timezone: Annotated[
+        str, typer.Option(help="IANA zone of the file's times.")
+    ] = "UTC",
+    database_url: Database = None,
+) -> None:
+    """Validate a ticket log and add its events to the store, all or nothing."""
+    from features.importers.problems import ImportValidationError, file_sha256
+    from features.importers.uci import load_uci
+    from features.store import create_schema, make_engine, write_events
+
+    if source != "uci":
+        raise typer.BadParameter(f"unknown source {source!r}; expected one of: uci")
+    if not path.exists():
+        raise typer.BadParameter(f"{path} does not exist")
+    started = time.perf_counter()
+    try:
+        loaded = load_uci(path, source_timezone=source_timezone)
+    except ImportValidationError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
+    engine = make_engine(database_url or get_settings().database_url)
+    create_schema(engine)
+    written = write_events(
+        engine,
+        loaded.events,
+        import_record={
+            "source": source,
+            "file_name": path.name,
+            "file_sha256": file_sha256(path),
+            "rows_read": loaded.rows_read,
+            "events_seen": len(loaded.events),
+        },
+    )
+    typer.echo(
+        f"imported {path.name}: {loaded.rows_read} rows, {loaded.tickets} tickets, "
+        f"{len(loaded.events)} events ({written} new) "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+
+
+@app.command()
+def train(
+    k: Annotated[int, typer.Option(help="Tickets a manager reviews at once.")] = 50,
+    gap_days: Annotated[float, typer.Option(help="Gap before each test window.")] = 7,
+    known_at: Annotated[
+        str | None,
+        typer.Option(help="Learn only from events up to this instant (replay)."),
+    ] = None,
+    database_url: Database = None,
+) -> None:
+    """Evaluate on rolling time splits, fit the served model, log to MLflow."""
+    import pandas as pd
+
+    from features.store import make_engine, read_events
+    from training.pipeline import run_training
+    from training.tracking import log_run
+
+    settings = get_settings()
+    engine = make_engine(database_url or settings.database_url)
+    until = _moment(known_at)
+    events = read_events(engine, until=until)
+    if events.empty:
+        typer.echo("the store holds no events: run `stallwatch import` first", err=True)
+        raise typer.Exit(code=2)
+    with engine.connect() as conn:
+        import sqlalchemy as sa
+
+        hashes = conn.execute(sa.text("SELECT file_sha256 FROM imports")).scalars()
+        data_hash = ",".join(sorted(set(hashes))) or "live-events"
+    result = run_training(
+        events,
+        model_dir=settings.model_dir,
+        data_sha256=data_hash,
+        k=k,
+        gap=pd.Timedelta(days=gap_days),
+    )
+    run_id = log_run(result, default_tracking_uri=settings.mlflow_tracking_uri)
+    typer.echo((result.bundle_dir / "evaluation.md").read_text())
+    typer.echo(f"model {result.version} written to {result.bundle_dir}")
+    typer.echo(f"MLflow run {run_id}")
+
+
+@app.command()
+def score(
+    at: Annotated[str | None, typer.Option(help="Instant to score at.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Rows to show.")] = 20,
+    database_url: Database = None,
+) -> None:
+    """Print the open tickets ranked for escalation at a moment."""
+    from features.store import make_engine
+    from models.backlog import Backlog
+    from models.service import StallService
+
+    settings = get_settings()
+    moment = _moment(at) or settings.now or datetime.now(UTC)
+    service = StallService(
+        Backlog(make_engine(database_url or settings.database_url)),
+        settings.model_dir,
+    )
+    page = service.escalations(at=moment, limit=limit)
+    typer.echo(
+        f"{page.total} open tickets at {moment.isoformat()}, "
+        f"model {page.model_version}"
+    )
+    for item in page.items:
+        risk = "-" if item.probability is None else f"{item.probability:.2f}"
+        reasons = "; ".join(r.text for r in item.reasons)
+        typer.echo(
+            f"{item.rank:>4} {item.ticket_id:<12} {item.why.flag:<6} risk {risk}  "
+            f"{item.why.explanation} | {reasons}"
+        )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    at: Annotated[
+        str | None, typer.Option(help="Replay: treat this instant as now.")
+    ] = None,
+) -> None:
+    """Run the HTTP service."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = get_settings().model_copy()
+    if at is not None:
+        settings.now = _moment(at)
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+    )
+
+
+@app.command()
+def demo(
+    at: Annotated[str, typer.Option(help="Replay moment.")] = DEMO_MOMENT,
+    port: Annotated[int | None, typer.Option()] = None,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Stop after training and scoring.")
+    ] = False,
+) -> None:
+    """Import the bundled real log, train, score, and serve it as of a replay moment."""
+    started = time.perf_counter()
+    import_log(source="uci", path=BUNDLED_UCI, source_timezone="UTC")
+    train(k=50, gap_days=7, known_at=at)
+    score(at=at, limit=10)
+    typer.echo(f"demo pipeline finished in {time.perf_counter() - started:.0f} s")
+    if no_serve:
+        return
+    settings = get_settings()
+    typer.echo(
+        f"serving on http://{settings.host}:{port or settings.port} "
+        f"as of {at}; try: curl "
+        f"'http://{settings.host}:{port or settings.port}/v1/escalations?limit=5'"
+    )
+    serve(host=None, port=port, at=at)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,112 @@
+"""The model bundle: everything the scorer needs, written only by training.
+
+A bundle is a folder ``<model_dir>/<version>/`` holding ``bundle.joblib``, its
+SHA-256 in ``bundle.sha256`` and a human-readable ``MODEL_CARD.md``. The file
+``<model_dir>/CURRENT`` names the version the service loads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import joblib
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from training.learners import as_matrix
+
+BUNDLE_FILE = "bundle.joblib"
+HASH_FILE = "bundle.sha256"
+CARD_FILE = "MODEL_CARD.md"
+CURRENT_FILE = "CURRENT"
+
+
+class BundleError(RuntimeError):
+    """A bundle is missing, altered or unreadable."""
+
+
+@dataclass
+class ModelBundle:
+    """A trained stall model with its feature contract and calibration."""
+
+    version: str
+    booster: lgb.Booster
+    categorical: dict[str, list[str]]
+    numeric: list[str]
+    calibration_x: np.ndarray
+    calibration_y: np.ndarray
+    band_thresholds: dict[str, float]
+    card: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def features(self) -> list[str]:
+        """Feature names in the order the booster expects them."""
+        return list(self.categorical) + list(self.numeric)
+
+    def matrix(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """Return ``rows`` as the booster's input, categories fixed to training's."""
+        return as_matrix(rows, self.categorical, self.numeric)
+
+    def raw_score(self, rows: pd.DataFrame) -> np.ndarray:
+        """Return the uncalibrated stall probability of each row."""
+        return np.asarray(self.booster.predict(self.matrix(rows)), dtype=float)
+
+    def calibrate(self, raw: np.ndarray) -> np.ndarray:
+        """Map raw probabilities through the isotonic calibration."""
+        return np.interp(raw, self.calibration_x, self.calibration_y)
+
+    def band(self, probability: np.ndarray) -> np.ndarray:
+        """Return ``high``, ``medium`` or ``low`` for each probability."""
+        return np.where(
+            probability >= self.band_thresholds["high"],
+            "high",
+            np.where(probability >= self.band_thresholds["medium"], "medium", "low"),
+        )
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def save_bundle(bundle: ModelBundle, model_dir: Path, *, card_text: str) -> Path:
+    """Write the bundle, its hash and its card, then point CURRENT at it."""
+    folder = model_dir / bundle.version
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / BUNDLE_FILE
+    joblib.dump(bundle, target)
+    (folder / HASH_FILE).write_text(_sha256(target) + "\n")
+    (folder / CARD_FILE).write_text(card_text)
+    pointer = model_dir / CURRENT_FILE
+    temporary = pointer.with_suffix(".tmp")
+    temporary.write_text(bundle.version + "\n")
+    temporary.replace(pointer)
+    return folder
+
+
+def current_version(model_dir: Path) -> str | None:
+    """Return the version CURRENT names, or None when there is none."""
+    pointer = model_dir / CURRENT_FILE
+    if not pointer.exists():
+        return None
+    return pointer.read_text().strip() or None
+
+
+def load_bundle(model_dir: Path, version: str | None = None) -> ModelBundle:
+    """Load a bundle after checking its bytes against the recorded hash."""
+    version = version or current_version(model_dir)
+    if version is None:
+        raise BundleError(f"no model in {model_dir}: run `stallwatch train` first")
+    folder = model_dir / version
+    target, recorded = folder / BUNDLE_FILE, folder / HASH_FILE
+    if not target.exists() or not recorded.exists():
+        raise BundleError(f"model {version!r} is incomplete in {folder}")
+    if _sha256(target) != recorded.read_text().strip():
+        raise BundleError(f"model {version!r} does not match its recorded hash")
+    bundle = joblib.load(target)
+    if not isinstance(bundle, ModelBundle):
+        raise BundleError(f"{target} does not hold a stallwatch model bundle")
+    return bundle

@@ -1,0 +1,129 @@
+"""Prediction moments and stall labels for training and evaluation.
+
+A *moment* is an instant at which the model could have been asked about an open
+ticket: after each of its events, and once a day at a fixed UTC hour while it
+stays open (so durations such as "hours since the last agent action" take the
+values the service will see between events). A moment's label says whether the
+ticket's SLA is breached after it; tickets whose outcome is not known yet are
+censored and carry no label.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.asof import event_states, features_at
+from features.events import DONE_STATUSES, EventKind
+
+_DAY_NS = 86_400 * 1_000_000_000
+_HOUR_NS = 3_600 * 1_000_000_000
+
+
+def ticket_outcomes(events: pd.DataFrame) -> pd.DataFrame:
+    """Return each ticket's SLA outcome and when it became known.
+
+    Parameters
+    ----------
+    events : DataFrame
+        Canonical events.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``ticket_id``: ``created_at``; ``breached_at`` (first
+        ``sla_breached`` event, NaT if none); ``closed_at`` (last ``closed``);
+        ``stalled`` (True, False, or NA when censored) and ``outcome_at``, the
+        instant the outcome became known (NaT when censored).
+    """
+    grouped = events.groupby("ticket_id")["occurred_at"]
+    created = grouped.min()
+    breach = events[events["kind"] == EventKind.SLA_BREACHED]
+    closed = events[events["kind"] == EventKind.CLOSED]
+    out = pd.DataFrame({"created_at": created})
+    out["breached_at"] = breach.groupby("ticket_id")["occurred_at"].min()
+    out["closed_at"] = closed.groupby("ticket_id")["occurred_at"].max()
+    breached = out["breached_at"].notna()
+    known = breached | out["closed_at"].notna()
+    out["stalled"] = pd.array(np.where(known, breached, pd.NA), dtype="boolean")
+    out["outcome_at"] = out["breached_at"].where(breached, out["closed_at"])
+    return out
+
+
+def prediction_moments(
+    states: pd.DataFrame, *, daily_hour_utc: int = 12, max_daily: int = 30
+) -> pd.DataFrame:
+    """List the moments at which each ticket was open and could be scored.
+
+    Parameters
+    ----------
+    states : DataFrame
+        Output of :func:`features.asof.event_states`.
+    daily_hour_utc : int
+        Hour of the daily review moment, UTC.
+    max_daily : int
+        At most this many daily moments per ticket.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``ticket_id``, ``at`` and ``moment`` (``"event"`` or
+        ``"daily"``); the first event moment of a ticket is its first moment.
+    """
+    done = states["status"].isin(list(DONE_STATUSES)).fillna(False)
+    live = ~done & ~states["breached"] & ~states["merged"]
+    after_event = states.loc[live, ["ticket_id", "t_ns"]].assign(moment="event")
+
+    # Daily moments from creation until the ticket is first done (or data end).
+    first_done = states.loc[done].groupby("ticket_id")["t_ns"].min()
+    life = states.groupby("ticket_id").agg(start=("created_ns", "first"))
+    life["end"] = first_done.reindex(life.index).fillna(states["t_ns"].max())
+    offset = daily_hour_utc * _HOUR_NS
+    first_day = np.ceil((life["start"] - offset) / _DAY_NS) * _DAY_NS + offset
+    count = np.floor((life["end"] - first_day) / _DAY_NS) + 1
+    count = count.clip(lower=0, upper=max_daily).fillna(0).astype("int64")
+    repeat = np.repeat(np.arange(len(life)), count.to_numpy())
+    step = np.concatenate([np.arange(n) for n in count.to_numpy()] or [[]])
+    daily = pd.DataFrame(
+        {
+            "ticket_id": life.index.to_numpy()[repeat],
+            "t_ns": first_day.to_numpy()[repeat] + step * _DAY_NS,
+            "moment": "daily",
+        }
+    )
+    daily = daily[daily["t_ns"] < life["end"].to_numpy()[repeat]]
+
+    moments = pd.concat([after_event, daily], ignore_index=True)
+    moments["at"] = pd.to_datetime(moments["t_ns"].astype("int64"), utc=True)
+    moments = moments.sort_values(["ticket_id", "at"], kind="stable")
+    moments = moments.drop_duplicates(["ticket_id", "at"])
+    first = ~moments["ticket_id"].duplicated()
+    moments["first_moment"] = first.to_numpy()
+    return moments[["ticket_id", "at", "moment", "first_moment"]].reset_index(
+        drop=True
+    )
+
+
+def build_snapshots(events: pd.DataFrame) -> pd.DataFrame:
+    """Build the labelled as-of feature table for every prediction moment.
+
+    Returns
+    -------
+    DataFrame
+        Feature rows (see :func:`features.asof.features_at`) joined with the
+        ticket's outcome: ``stalled`` (NA when censored), ``outcome_at``,
+        ``breached_at``, and the moment's ``moment`` and ``first_moment``.
+        Moments at or after an observed breach are left out: by then the
+        outcome is no longer a prediction.
+    """
+    states = event_states(events)
+    moments = prediction_moments(states)
+    rows = features_at(states, moments)
+    rows["moment"] = moments["moment"].to_numpy()
+    rows["first_moment"] = moments["first_moment"].to_numpy()
+    outcomes = ticket_outcomes(events)
+    rows = rows.join(
+        outcomes[["stalled", "outcome_at", "breached_at"]], on="ticket_id"
+    )
+    before_breach = rows["breached_at"].isna() | (rows["at"] < rows["breached_at"])
+    return rows[before_breach].reset_index(drop=True)

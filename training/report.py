@@ -1,0 +1,95 @@
+"""Markdown renderings of an evaluation: the results table and the model card."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from training.bundle import ModelBundle
+
+_METRICS = (
+    ("first_pr_auc", "PR-AUC, first moment"),
+    ("first_roc_auc", "ROC-AUC, first moment"),
+    ("first_precision_at_k", "precision@k, first moment"),
+    ("all_pr_auc", "PR-AUC, all moments"),
+    ("all_roc_auc", "ROC-AUC, all moments"),
+    ("all_precision_at_k", "precision@k, all moments"),
+    ("daily_precision_at_k", "precision@k, daily review"),
+    ("daily_recall_at_k", "recall@k, daily review"),
+)
+
+
+def _cell(values: pd.Series) -> str:
+    return f"{values.mean():.3f} ± {values.std(ddof=0):.3f}"
+
+
+def results_table(
+    per_cutoff: list[dict[str, Any]], *, scorers: Sequence[str], k: int
+) -> str:
+    """Render mean ± spread over the cut-offs, then each cut-off, as Markdown."""
+    frame = pd.DataFrame(per_cutoff)
+    lines = [
+        f"Mean ± standard deviation over {len(frame)} rolling cut-offs, k = {k}.",
+        "",
+        "| metric | " + " | ".join(scorers) + " |",
+        "|---|" + "---|" * len(scorers),
+    ]
+    for key, label in _METRICS:
+        label = label.replace("@k", f"@{k}")
+        cells = [_cell(frame[f"{s}.{key}"].astype(float)) for s in scorers]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    prevalence = _cell(frame[f"{scorers[0]}.first_prevalence"].astype(float))
+    lines += ["", f"Stall rate at the first moment of test tickets: {prevalence}.", ""]
+
+    lines += [
+        "| cut-off | test tickets | train tickets | "
+        + " | ".join(f"{s} first PR-AUC" for s in scorers)
+        + " |",
+        "|---|---|---|" + "---|" * len(scorers),
+    ]
+    for row in per_cutoff:
+        cells = [f"{row[f'{s}.first_pr_auc']:.3f}" for s in scorers]
+        lines.append(
+            f"| {row['cutoff'][:10]} .. {row['test_end'][:10]} "
+            f"| {row['test_tickets']} | {row['train_tickets']} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def model_card(
+    bundle: ModelBundle,
+    *,
+    params: dict[str, Any],
+    quality: dict[str, float],
+    table: str,
+) -> str:
+    """Render the model card shipped beside every bundle."""
+    features = ", ".join(bundle.features)
+    return f"""# stallwatch stall model {bundle.version}
+
+- Task: will this open ticket breach its SLA after the moment it is scored?
+- Learner: LightGBM binary classifier, isotonic calibration on the latest
+  {quality["validation_rows"]:.0f} held-out moments; {quality["rounds"]:.0f} rounds.
+- Data: {params["tickets"]} tickets created {params["data_window"]}, source file
+  SHA-256 `{params["data_sha256"]}`; censored (still open) tickets:
+  {params["censored_tickets"]}, left out of every label.
+- Features (as of the scoring moment only): {features}.
+- Calibration on validation: Brier {quality["validation_brier_raw"]:.4f} raw,
+  {quality["validation_brier_calibrated"]:.4f} calibrated; expected calibration
+  error {quality["validation_ece_raw"]:.4f} raw,
+  {quality["validation_ece_calibrated"]:.4f} calibrated.
+- Risk bands: high from {bundle.band_thresholds["high"]:.3f}, medium from
+  {bundle.band_thresholds["medium"]:.3f} (top 10 % and next 20 % of validation).
+
+## Evaluation on later tickets
+
+Rolling cut-offs by ticket creation time, a gap of {params["gap_days"]:g} days,
+whole tickets on one side (see `../shared/EVALUATION.md`).
+
+{table}
+"""
