@@ -86,7 +86,8 @@ _NS_PER_HOUR = 3_600 * 1_000_000_000
 
 
 def _to_ns(values: pd.Series) -> pd.Series:
-    return values.dt.tz_convert("UTC").astype("int64")
+    utc = values.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+    return utc.astype("int64")
 
 
 def event_states(events: pd.DataFrame) -> pd.DataFrame:
@@ -139,7 +140,7 @@ def event_states(events: pd.DataFrame) -> pd.DataFrame:
     # Hand-offs: the group changes; a return goes back to a group held before.
     group = state["group"]
     previous_group = group.groupby(ticket).shift(1)
-    handoff = (group.notna() & previous_group.notna() & (group != previous_group))
+    handoff = group.notna() & previous_group.notna() & (group != previous_group)
     handoff = handoff.fillna(False).astype(bool)
     held_before = state.duplicated(["ticket_id", "group"]) & group.notna()
     state["handoffs"] = handoff.groupby(ticket).cumsum()
@@ -237,6 +238,7 @@ def features_at(states: pd.DataFrame, moments: pd.DataFrame) -> pd.DataFrame:
         in hours. Ordered like ``moments``.
     """
     asked = moments[["ticket_id", "at"]].copy()
+    asked["ticket_id"] = asked["ticket_id"].astype("string")
     asked["order"] = np.arange(len(asked))
     asked["at_ns"] = _to_ns(pd.to_datetime(asked["at"], utc=True)).astype("float64")
     asked = asked.sort_values("at_ns", kind="stable")
@@ -334,7 +336,7 @@ def _finish_features(rows: pd.DataFrame) -> pd.DataFrame:
     out["group_load"] = rows["group_load"].astype("float64")
     stamp = out["at"]
     out["hour_of_day"] = stamp.dt.hour.astype("float64")
-    out["day_of_week"] = stamp.dt.dayofweek.astype("float64")
+    out["day_of_week"] = stamp.dt.day_of_week.astype("float64")
     return out.reset_index(drop=True)
 
 

@@ -82,6 +82,10 @@ def rank(
                 )
             )
         else:
-            text = "no model loaded" if probability is None else f"stall risk {risk[i]:.0%}"
+            text = (
+                "no model loaded"
+                if probability is None
+                else f"stall risk {risk[i]:.0%}"
+            )
             reasons.append(RankReason(flag="green", rule=None, explanation=text))
     return order, reasons

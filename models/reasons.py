@@ -123,13 +123,23 @@ class Family:
 
 
 FAMILIES = (
-    Family("handoffs", ("handoffs", "group_returns", "hours_since_last_handoff",
-                        "distinct_groups"), _handoffs),
+    Family(
+        "handoffs",
+        ("handoffs", "group_returns", "hours_since_last_handoff", "distinct_groups"),
+        _handoffs,
+    ),
     Family("silence", ("hours_since_agent_action", "agent_actions"), _silence),
-    Family("waiting", ("hours_waiting", "hours_status_waiting_customer",
-                       "hours_status_waiting_third_party",
-                       "hours_since_customer_message", "customer_messages"),
-           _waiting),
+    Family(
+        "waiting",
+        (
+            "hours_waiting",
+            "hours_status_waiting_customer",
+            "hours_status_waiting_third_party",
+            "hours_since_customer_message",
+            "customer_messages",
+        ),
+        _waiting,
+    ),
     Family("age", ("age_hours", "hours_status_new", "hours_status_open"), _age),
     Family("status", ("status", "hours_in_current_status"), _status),
     Family("topic", ("category", "subcategory", "topic"), _topic),

@@ -184,7 +184,9 @@ class StallService:
                 rank=offset + n + 1,
                 ticket_id=str(record["ticket_id"]),
                 why=why[int(position)],
-                probability=None if probability is None else float(probability[position]),
+                probability=None
+                if probability is None
+                else float(probability[position]),
                 band=None if bands is None else str(bands[position]),
                 reasons=explained.get(int(position), []),
                 fields={

@@ -101,7 +101,7 @@ def train(
     import pandas as pd
 
     from features.store import make_engine, read_events
-    from training.pipeline import run_training
+    from training.pipeline import InsufficientHistoryError, run_training
     from training.tracking import log_run
 
     settings = get_settings()
@@ -116,13 +116,17 @@ def train(
 
         hashes = conn.execute(sa.text("SELECT file_sha256 FROM imports")).scalars()
         data_hash = ",".join(sorted(set(hashes))) or "live-events"
-    result = run_training(
-        events,
-        model_dir=settings.model_dir,
-        data_sha256=data_hash,
-        k=k,
-        gap=pd.Timedelta(days=gap_days),
-    )
+    try:
+        result = run_training(
+            events,
+            model_dir=settings.model_dir,
+            data_sha256=data_hash,
+            k=k,
+            gap=pd.Timedelta(days=gap_days),
+        )
+    except InsufficientHistoryError as exc:
+        typer.echo(f"cannot train: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
     run_id = log_run(result, default_tracking_uri=settings.mlflow_tracking_uri)
     typer.echo((result.bundle_dir / "evaluation.md").read_text())
     typer.echo(f"model {result.version} written to {result.bundle_dir}")
@@ -148,8 +152,7 @@ def score(
     )
     page = service.escalations(at=moment, limit=limit)
     typer.echo(
-        f"{page.total} open tickets at {moment.isoformat()}, "
-        f"model {page.model_version}"
+        f"{page.total} open tickets at {moment.isoformat()}, model {page.model_version}"
     )
     for item in page.items:
         risk = "-" if item.probability is None else f"{item.probability:.2f}"

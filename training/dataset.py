@@ -83,7 +83,9 @@ def prediction_moments(
     count = np.floor((life["end"] - first_day) / _DAY_NS) + 1
     count = count.clip(lower=0, upper=max_daily).fillna(0).astype("int64")
     repeat = np.repeat(np.arange(len(life)), count.to_numpy())
-    step = np.concatenate([np.arange(n) for n in count.to_numpy()] or [[]])
+    step = np.arange(len(repeat)) - np.repeat(
+        np.cumsum(count.to_numpy()) - count.to_numpy(), count.to_numpy()
+    )
     daily = pd.DataFrame(
         {
             "ticket_id": life.index.to_numpy()[repeat],
@@ -99,9 +101,7 @@ def prediction_moments(
     moments = moments.drop_duplicates(["ticket_id", "at"])
     first = ~moments["ticket_id"].duplicated()
     moments["first_moment"] = first.to_numpy()
-    return moments[["ticket_id", "at", "moment", "first_moment"]].reset_index(
-        drop=True
-    )
+    return moments[["ticket_id", "at", "moment", "first_moment"]].reset_index(drop=True)
 
 
 def build_snapshots(events: pd.DataFrame) -> pd.DataFrame:
@@ -122,8 +122,6 @@ def build_snapshots(events: pd.DataFrame) -> pd.DataFrame:
     rows["moment"] = moments["moment"].to_numpy()
     rows["first_moment"] = moments["first_moment"].to_numpy()
     outcomes = ticket_outcomes(events)
-    rows = rows.join(
-        outcomes[["stalled", "outcome_at", "breached_at"]], on="ticket_id"
-    )
+    rows = rows.join(outcomes[["stalled", "outcome_at", "breached_at"]], on="ticket_id")
     before_breach = rows["breached_at"].isna() | (rows["at"] < rows["breached_at"])
     return rows[before_breach].reset_index(drop=True)

@@ -70,9 +70,7 @@ def as_matrix(
 def _log_lightgbm(env: lgb.callback.CallbackEnv) -> None:
     if env.iteration % 100 == 0 and env.evaluation_result_list:
         _, metric, value, _ = env.evaluation_result_list[0][:4]
-        log.debug(
-            "lightgbm_progress", extra={"round": env.iteration, metric: value}
-        )
+        log.debug("lightgbm_progress", extra={"round": env.iteration, metric: value})
 
 
 def fit_lightgbm(

@@ -57,9 +57,7 @@ def expected_calibration_error(
     return float(total / len(y)) if len(y) else float("nan")
 
 
-def daily_review(
-    rows: pd.DataFrame, score: np.ndarray, *, k: int
-) -> dict[str, float]:
+def daily_review(rows: pd.DataFrame, score: np.ndarray, *, k: int) -> dict[str, float]:
     """Precision and recall of a manager's top ``k`` at each daily review.
 
     Parameters

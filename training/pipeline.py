@@ -27,11 +27,15 @@ from training.learners import (
 )
 from training.metrics import brier, evaluate_scores, expected_calibration_error
 from training.report import model_card, results_table
-from training.split import Split, final_split, rolling_splits
+from training.split import DEFAULT_GAP, Split, final_split, rolling_splits
 
 log = logging.getLogger("stallwatch.training")
 
 SCORERS = ("lightgbm", "lightgbm_no_load", "logistic", "rule_priority_age")
+
+
+class InsufficientHistoryError(ValueError):
+    """A split has no finished tickets to learn from or to test on."""
 
 
 @dataclass
@@ -68,15 +72,23 @@ def evaluate_split(
     train = _labelled(_rows(snapshots, split.train), split.known_at)
     validation = _labelled(_rows(snapshots, split.validation), split.known_at)
     test = _labelled(_rows(snapshots, split.test), None)
+    if train.empty or validation.empty or test.empty:
+        raise InsufficientHistoryError(
+            f"cut-off {split.cutoff.isoformat()}: {len(train)} training, "
+            f"{len(validation)} validation and {len(test)} test rows; expected "
+            "some of each (use a smaller gap or a longer history)"
+        )
     levels = category_levels(train, CATEGORICAL_FEATURES)
     without_load = [n for n in numeric if n not in LOAD_FEATURES]
 
     scores: dict[str, np.ndarray] = {}
     booster = fit_lightgbm(train, validation, levels=levels, numeric=numeric)
-    scores["lightgbm"] = booster.predict(as_matrix(test, levels, numeric))
+    scores["lightgbm"] = np.asarray(
+        booster.predict(as_matrix(test, levels, numeric)), dtype=float
+    )
     booster_nl = fit_lightgbm(train, validation, levels=levels, numeric=without_load)
-    scores["lightgbm_no_load"] = booster_nl.predict(
-        as_matrix(test, levels, without_load)
+    scores["lightgbm_no_load"] = np.asarray(
+        booster_nl.predict(as_matrix(test, levels, without_load)), dtype=float
     )
     logistic = fit_logistic(train, categorical=CATEGORICAL_FEATURES, numeric=numeric)
     scores["logistic"] = logistic_scores(
@@ -171,7 +183,7 @@ def run_training(
     data_sha256: str,
     k: int = 50,
     n_cutoffs: int = 3,
-    gap: pd.Timedelta = pd.Timedelta(days=7),
+    gap: pd.Timedelta = DEFAULT_GAP,
 ) -> TrainingResult:
     """Evaluate on rolling cut-offs, fit the served model and write its bundle.
 

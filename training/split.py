@@ -8,10 +8,14 @@ censored for that training set and left out, never counted as "did not stall".
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+#: Default gap between training knowledge and a test window.
+DEFAULT_GAP = pd.Timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ def rolling_splits(
     *,
     n_cutoffs: int = 3,
     test_share: float = 0.45,
-    gap: pd.Timedelta = pd.Timedelta(days=7),
+    gap: pd.Timedelta = DEFAULT_GAP,
     validation_share: float = 0.2,
 ) -> list[Split]:
     """Cut the tickets into rolling train / validation / test sets by time.
@@ -69,7 +73,7 @@ def rolling_splits(
     known = outcomes["stalled"].notna()
 
     splits = []
-    for start, end in zip(bounds[:-1], bounds[1:], strict=True):
+    for start, end in itertools.pairwise(bounds):
         known_at = start - gap
         trainable = (
             (outcomes["created_at"] < known_at)

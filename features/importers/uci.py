@@ -193,6 +193,21 @@ def load_uci(path: Path, *, source_timezone: str = "UTC") -> UciImport:
 
     # Validate everything before building anything.
     problems: list[ImportProblem] = []
+    # The log marks a missing value with "?": an empty field means a cut line.
+    fields = rows.drop(columns="line")
+    empty = fields.eq("") | fields.isna()
+    for index in np.flatnonzero(empty.any(axis=1).to_numpy()):
+        column = str(empty.columns[empty.iloc[index].to_numpy()][0])
+        problems.append(
+            ImportProblem(
+                file,
+                int(index) + 2,
+                column,
+                "",
+                f"{fields.shape[1]} fields with '?' for a missing value "
+                "(is the line truncated?)",
+            )
+        )
     updated = _parse_dates(rows, "sys_updated_at", file, problems)
     opened = _parse_dates(rows, "opened_at", file, problems)
     problems += _check_values(rows, "incident_state", set(STATE_MAP), file)
@@ -219,9 +234,6 @@ def load_uci(path: Path, *, source_timezone: str = "UTC") -> UciImport:
 
     # Order each incident's snapshots as the record saw them.
     rows["updated_at"] = updated.dt.tz_localize(source_timezone).dt.tz_convert("UTC")
-    rows["opened_at_utc"] = opened.dt.tz_localize(source_timezone).dt.tz_convert(
-        "UTC"
-    )
     rows["mod"] = mod_count.astype("int64")
     rows = rows.sort_values(["number", "mod", "updated_at", "line"], kind="stable")
     rows = rows.reset_index(drop=True)
@@ -287,9 +299,9 @@ def _snapshots_to_events(rows: pd.DataFrame) -> pd.DataFrame:
 
     parts = []
     created = state[first].copy()
-    created["occurred_at"] = np.minimum(
-        rows.loc[first, "opened_at_utc"], rows.loc[first, "updated_at"]
-    )
+    # ``opened_at`` precedes the record's first save by minutes; nothing about
+    # the ticket is known before that save, so creation is dated by it.
+    created["occurred_at"] = rows.loc[first, "updated_at"]
     created["actor"] = rows.loc[first, "opened_by"].str.replace(r"\s+", " ", regex=True)
     created["actor_role"] = "agent"
     created["kind"] = str(EventKind.CREATED)

@@ -1,0 +1,220 @@
+"""Train on a slice of the real log, then use the service as a CRM would."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from stallwatch.settings import Settings
+
+MOMENT = "2016-03-16T09:00:00+00:00"
+
+
+@pytest.fixture(scope="module")
+def trained(
+    tmp_path_factory: pytest.TempPathFactory, uci_head: Path
+) -> Iterator[Settings]:
+    from stallwatch.cli import app
+
+    root = tmp_path_factory.mktemp("e2e")
+    env = {
+        "STALLWATCH_DATABASE_URL": f"sqlite:///{root / 'store.db'}",
+        "STALLWATCH_MODEL_DIR": str(root / "models"),
+        "STALLWATCH_MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
+        "MLFLOW_TRACKING_URI": "",
+    }
+    runner = CliRunner()
+    from stallwatch.settings import get_settings
+
+    get_settings.cache_clear()
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        first = runner.invoke(app, ["import", "uci", str(uci_head)])
+        again = runner.invoke(app, ["import", "uci", str(uci_head)])
+        trained = runner.invoke(app, ["train", "--gap-days", "1"])
+        settings = Settings()
+    get_settings.cache_clear()
+
+    assert first.exit_code == 0, first.output
+    assert "40000 rows" in first.output and "new)" in first.output
+    assert "(0 new)" in again.output
+    assert trained.exit_code == 0, trained.output
+    assert "PR-AUC, first moment" in trained.output
+    settings.now = pd.Timestamp(MOMENT).to_pydatetime()
+    yield settings
+
+
+@pytest.fixture(scope="module")
+def client(trained: Settings) -> Iterator[TestClient]:
+    from api.app import create_app
+
+    with TestClient(create_app(trained)) as test_client:
+        yield test_client
+
+
+def _open_at(uci_head: Path, at: str) -> set[str]:
+    """Open incidents at ``at``, straight from the raw rows (independent)."""
+    rows = pd.read_csv(uci_head, dtype=str, keep_default_na=False)
+    rows["updated"] = pd.to_datetime(rows["sys_updated_at"], format="%d/%m/%Y %H:%M")
+    rows["opened"] = pd.to_datetime(rows["opened_at"], format="%d/%m/%Y %H:%M")
+    moment = pd.Timestamp(at).tz_localize(None)
+    seen = rows[(rows["updated"] <= moment) | (rows["opened"] <= moment)]
+    seen = seen[seen["updated"] <= moment]
+    last = seen.sort_values(["number", "updated"]).groupby("number").tail(1)
+    state = last["incident_state"]
+    return set(last.loc[~state.isin(["Resolved", "Closed"]), "number"])
+
+
+def test_healthz_names_the_trained_model(client: TestClient, trained: Settings) -> None:
+    body = client.get("/healthz").json()
+
+    current = (trained.model_dir / "CURRENT").read_text().strip()
+    assert body == {"status": "ok", "model_version": current}
+
+
+def test_escalations_rank_red_first_then_by_risk(
+    client: TestClient, uci_head: Path
+) -> None:
+    body = client.get("/v1/escalations", params={"limit": 500}).json()
+    items = body["items"]
+
+    assert body["total"] == len(_open_at(uci_head, MOMENT))
+    assert {i["ticket_id"] for i in items} <= _open_at(uci_head, MOMENT)
+    flags = [i["flag"] for i in items]
+    reds = flags.count("red")
+    assert flags[:reds] == ["red"] * reds
+    rest = [i["probability"] for i in items[reds:]]
+    assert rest == sorted(rest, reverse=True)
+    for item in items[:reds]:
+        assert item["rule"] == "no_agent_response_24h"
+        assert item["hours_since_agent_action"] >= 24
+        assert item["status"] not in ("waiting_customer", "waiting_third_party")
+    assert all(i["reasons"] for i in items)
+    assert [i["rank"] for i in items] == list(range(1, len(items) + 1))
+
+
+def _all_items(client: TestClient, **params: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    while True:
+        page = client.get(
+            "/v1/escalations", params={**params, "limit": 500, "offset": len(items)}
+        ).json()
+        items += page["items"]
+        if len(items) >= page["total"]:
+            return items
+
+
+def test_escalations_filter_and_page(client: TestClient) -> None:
+    everything = _all_items(client)
+    group = everything[0]["group"]
+
+    in_group = _all_items(client, group=group)
+    page = client.get(
+        "/v1/escalations", params={"group": group, "limit": 2, "offset": 1}
+    ).json()
+
+    expected = [i["ticket_id"] for i in everything if i["group"] == group]
+    assert [i["ticket_id"] for i in in_group] == expected
+    assert page["total"] == len(expected)
+    assert [i["ticket_id"] for i in page["items"]] == expected[1:3]
+
+
+def _stored_events(settings: Settings, ticket: str) -> list[dict[str, Any]]:
+    from features.store import make_engine, read_events
+
+    events = read_events(make_engine(settings.database_url), ticket_ids=[ticket])
+    keep = ["occurred_at", "kind", "actor", "actor_role", "requester", "group",
+            "assignee", "status", "priority", "channel", "category", "subcategory",
+            "topic"]  # fmt: skip
+    rows = events[events["occurred_at"] <= pd.Timestamp(MOMENT)][keep]
+    rows["occurred_at"] = rows["occurred_at"].map(lambda t: t.isoformat())
+    return [
+        {k: v for k, v in r.items() if not pd.isna(v)}
+        for r in rows.to_dict("records")
+    ]
+
+
+def test_risk_scores_by_id_equal_scores_by_events(
+    client: TestClient, trained: Settings
+) -> None:
+    top = client.get("/v1/escalations", params={"limit": 1}).json()["items"][0]
+    ticket = top["ticket_id"]
+
+    by_id = client.post("/v1/risk-scores", json={"tickets": [{"ticket_id": ticket}]})
+    by_events = client.post(
+        "/v1/risk-scores",
+        json={
+            "tickets": [
+                {"ticket_id": ticket, "events": _stored_events(trained, ticket)}
+            ]
+        },
+    )
+
+    assert by_id.status_code == by_events.status_code == 200
+    a, b = by_id.json()["scores"][0], by_events.json()["scores"][0]
+    assert a["probability"] == pytest.approx(b["probability"])
+    assert a["probability"] == pytest.approx(top["probability"])
+    assert a["risk_band"] in ("low", "medium", "high") and a["reasons"]
+
+
+def test_risk_scores_reject_missing_kind_naming_the_field(client: TestClient) -> None:
+    body = {
+        "tickets": [
+            {"ticket_id": "X1", "events": [{"occurred_at": "2016-03-01T10:00:00Z"}]}
+        ]
+    }
+
+    response = client.post("/v1/risk-scores", json=body)
+
+    assert response.status_code == 422
+    error = response.json()
+    assert error["code"] == "validation_error"
+    assert ["body", "tickets", 0, "events", 0, "kind"] in [
+        d["loc"] for d in error["details"]
+    ]
+
+
+def test_risk_scores_reject_naive_time_and_empty_batch(client: TestClient) -> None:
+    naive = client.post(
+        "/v1/risk-scores",
+        json={
+            "tickets": [
+                {
+                    "ticket_id": "X1",
+                    "events": [{"occurred_at": "2016-03-01T10:00", "kind": "created"}],
+                }
+            ]
+        },
+    )
+    empty = client.post("/v1/risk-scores", json={"tickets": []})
+
+    assert naive.status_code == 422
+    assert "timezone" in naive.json()["message"]
+    assert empty.status_code == 422
+    assert empty.json()["details"][0]["loc"] == ["body", "tickets"]
+
+
+def test_risk_scores_unknown_ticket_is_named(client: TestClient) -> None:
+    response = client.post(
+        "/v1/risk-scores",
+        json={"tickets": [{"ticket_id": "INC0000045"}, {"ticket_id": "NOPE"}]},
+    )
+
+    assert response.status_code == 422
+    assert response.json()["details"][0]["loc"] == ["body", "tickets", 1, "ticket_id"]
+    assert "NOPE" in response.json()["message"]
+
+
+def test_escalations_reject_bad_query(client: TestClient) -> None:
+    response = client.get("/v1/escalations", params={"limit": 0, "at": "yesterday"})
+
+    assert response.status_code == 422
+    locs = [d["loc"] for d in response.json()["details"]]
+    assert ["query", "limit"] in locs and ["query", "at"] in locs

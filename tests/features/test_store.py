@@ -1,0 +1,66 @@
+"""The event store on SQLite and on the real local PostgreSQL."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from features.store import count_events, create_schema, make_engine, read_events
+from features.store import write_events
+
+STORES = [
+    pytest.param("sqlite_url", id="sqlite"),
+    pytest.param("postgres_url", id="postgresql", marks=pytest.mark.postgres),
+]
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_write_events_round_trip_and_reimport_adds_nothing(
+    store: str, request: pytest.FixtureRequest, uci_events: pd.DataFrame
+) -> None:
+    engine = make_engine(request.getfixturevalue(store))
+    create_schema(engine)
+    sample = uci_events.head(3_000)
+
+    first = write_events(engine, sample)
+    second = write_events(engine, sample.sample(frac=1.0, random_state=3))
+    back = read_events(engine)
+
+    assert (first, second, count_events(engine)) == (3_000, 0, 3_000)
+    pd.testing.assert_frame_equal(back, sample.reset_index(drop=True))
+    assert str(back["occurred_at"].dt.tz) == "UTC"
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_read_events_until_and_by_ticket(
+    store: str, request: pytest.FixtureRequest, uci_events: pd.DataFrame
+) -> None:
+    engine = make_engine(request.getfixturevalue(store))
+    create_schema(engine)
+    sample = uci_events.head(2_000)
+    write_events(engine, sample)
+    cut = sample["occurred_at"].quantile(0.5)
+
+    early = read_events(engine, until=cut)
+    one = read_events(engine, ticket_ids=["INC0000047"])
+
+    assert len(early) == int((sample["occurred_at"] <= cut).sum())
+    assert set(one["ticket_id"]) == {"INC0000047"}
+    assert len(one) == int((sample["ticket_id"] == "INC0000047").sum())
+
+
+def test_write_events_rejects_naive_time(sqlite_url: str) -> None:
+    import sqlalchemy as sa
+
+    from features.store import events_table
+
+    engine = make_engine(sqlite_url)
+    create_schema(engine)
+    row = {"event_id": "x", "source": "t", "ticket_id": "T", "seq": 0,
+           "kind": "created", "occurred_at": pd.Timestamp("2024-01-01").to_pydatetime(),
+           "ingested_at": pd.Timestamp("2024-01-01", tz="UTC").to_pydatetime()}  # fmt: skip
+
+    with pytest.raises(sa.exc.StatementError, match=r"naive datetime"):
+        with engine.begin() as conn:
+            conn.execute(events_table.insert(), row)
+    assert count_events(engine) == 0
