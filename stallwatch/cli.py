@@ -212,5 +212,20 @@ def demo(
     serve(host=None, port=port, at=at)
 
 
+@app.command("sla-check")
+def sla_check(
+    directory: Annotated[
+        Path, typer.Argument(help="Folder of sla-case/1 JSON files.")
+    ] = REPO_ROOT.parent / "shared" / "sla-cases",
+) -> None:
+    """Check the SLA engine against every case file in a folder."""
+    from features.sla import run_case_directory
+
+    report = run_case_directory(directory)
+    typer.echo(report.render())
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

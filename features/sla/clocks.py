@@ -1,0 +1,369 @@
+"""The SLA clock ledger: replay one ticket's events and report every clock.
+
+Clocks are kept as timelines (start, stop, the ticket's pauses) separate from
+their targets, so a policy change can apply new targets from each open clock's
+original start. Rules follow the "sla-case/1" README:
+
+- a pause lasts from a change into a pause status until the next change out;
+  a customer message, a resolve or a close ends it;
+- resolving or closing stops every clock; ``reopened`` starts a new resolution
+  clock; merging removes the ticket from all clocks;
+- the first-response clock runs from creation to the first agent reply;
+- ``customer_waiting`` follow-up clocks start at a customer message (after the
+  first reply, or at creation when there is no first-response target) and stop
+  at the next agent reply; ``between_agent_updates`` clocks run from each agent
+  reply to the next;
+- a clock is breached once it reaches its due instant while open, or when it
+  stops after it; a stop exactly at the due instant is in time.
+
+Decisions the README leaves open: a policy change re-targets open clocks only
+(stopped clocks keep the target they stopped under); a customer message on a
+resolved or closed ticket starts a follow-up clock only if the ticket is then
+reopened (at the reopen instant); all instants are floored to whole seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from features.sla.calendar import BusinessCalendar, from_epoch, to_epoch
+from features.sla.model import (
+    ClockResult,
+    ClockSegment,
+    ClockSnapshot,
+    ClockState,
+    SlaEvent,
+    TicketClocks,
+)
+from features.sla.policy import TARGETS, SlaPolicy, Target
+
+
+def _seconds(minutes: float | None) -> int | None:
+    return None if minutes is None else round(minutes * 60)
+
+
+@dataclass
+class _Run:
+    # One clock's timeline; the target is attached, not baked in.
+    target: Target
+    start: int
+    target_seconds: int | None
+    stop: int | None = None
+    stopped_paused: bool = False
+
+
+class _Replay:
+    """Apply events in order, keeping the ticket's pauses and clock timelines."""
+
+    def __init__(self, policy: SlaPolicy) -> None:
+        self.policy = policy
+        self.status: str | None = None
+        self.created = False
+        self.done = False
+        self.merged = False
+        self.first_reply_done = False
+        self.customer_waiting_while_done = False
+        self.paused_since: int | None = None
+        self.pauses: list[tuple[int, int]] = []
+        self.runs: dict[Target, list[_Run]] = {t: [] for t in TARGETS}
+
+    # -------------------------------------------------------------- helpers
+
+    def _set_paused(self, now: int, paused: bool) -> None:
+        if paused and self.paused_since is None:
+            self.paused_since = now
+        elif not paused and self.paused_since is not None:
+            if now > self.paused_since:
+                self.pauses.append((self.paused_since, now))
+            self.paused_since = None
+
+    def _set_status(self, now: int, status: str) -> None:
+        self.status = status
+        self._set_paused(now, not self.done and status in self.policy.pause_statuses)
+
+    def _open_run(self, target: Target) -> _Run | None:
+        runs = self.runs[target]
+        return runs[-1] if runs and runs[-1].stop is None else None
+
+    def _start(self, target: Target, now: int) -> None:
+        if self._open_run(target) is None:
+            seconds = _seconds(self.policy.target_minutes(target))
+            self.runs[target].append(_Run(target, now, seconds))
+
+    def _stop(self, target: Target, now: int) -> None:
+        run = self._open_run(target)
+        if run is not None:
+            run.stop = now
+            run.stopped_paused = self.paused_since is not None
+
+    def _follow_up_may_start(self) -> bool:
+        return self.first_reply_done or self.policy.first_response_minutes is None
+
+    # --------------------------------------------------------------- events
+
+    def apply(self, event: SlaEvent) -> None:
+        """Apply one event; events after a merge are ignored."""
+        if self.merged:
+            return
+        now = to_epoch(event.at)
+        handler = getattr(self, f"_on_{event.kind}", None)
+        if not self.created and event.kind != "created":
+            raise ValueError(
+                f"event {event.kind!r} at {event.at.isoformat()} comes before "
+                "'created'; expected the timeline to start with 'created'"
+            )
+        if handler is not None:
+            handler(event, now)
+        if event.status is not None and not self.merged:
+            self._set_status(now, event.status)
+
+    def _on_created(self, event: SlaEvent, now: int) -> None:
+        if self.created:
+            return
+        self.created = True
+        self._start("first_response", now)
+        self._start("resolution", now)
+        no_first_target = self.policy.first_response_minutes is None
+        if self.policy.follow_up_mode == "customer_waiting" and no_first_target:
+            self._start("next_response", now)
+
+    def _on_customer_message(self, event: SlaEvent, now: int) -> None:
+        if self.done:
+            self.customer_waiting_while_done = True
+            return
+        if self.paused_since is not None and event.status is None:
+            self._set_status(now, "open")
+        mode = self.policy.follow_up_mode
+        if mode == "customer_waiting" and self._follow_up_may_start():
+            self._start("next_response", now)
+
+    def _on_agent_reply(self, event: SlaEvent, now: int) -> None:
+        self.first_reply_done = True
+        if self.done:
+            return
+        self._stop("first_response", now)
+        self._stop("next_response", now)
+        if self.policy.follow_up_mode == "between_agent_updates":
+            self._start("next_response", now)
+
+    def _finish(self, now: int) -> None:
+        if self.done:
+            return
+        for target in TARGETS:
+            self._stop(target, now)
+        self._set_paused(now, False)
+        self.done = True
+
+    def _on_resolved(self, event: SlaEvent, now: int) -> None:
+        self._finish(now)
+
+    def _on_closed(self, event: SlaEvent, now: int) -> None:
+        self._finish(now)
+
+    def _on_reopened(self, event: SlaEvent, now: int) -> None:
+        if not self.done:
+            return
+        self.done = False
+        self.status = "open"
+        self._start("resolution", now)
+        waiting = self.customer_waiting_while_done
+        self.customer_waiting_while_done = False
+        if waiting and self.policy.follow_up_mode == "customer_waiting":
+            self._start("next_response", now)
+
+    def _on_merged(self, event: SlaEvent, now: int) -> None:
+        self._finish(now)
+        self.merged = True
+
+    def _on_policy_changed(self, event: SlaEvent, now: int) -> None:
+        assert event.policy is not None
+        self.policy = self.policy.updated(event.policy, source="policy_changed event")
+        for target in TARGETS:
+            run = self._open_run(target)
+            if run is not None:
+                run.target_seconds = _seconds(self.policy.target_minutes(target))
+        if self.status is not None:
+            self._set_status(now, self.status)
+
+
+def _clip_pauses(replay: _Replay, start: int, end: int) -> list[tuple[int, int]]:
+    # The ticket's pauses (including one still open) cut to [start, end].
+    pauses = list(replay.pauses)
+    if replay.paused_since is not None:
+        pauses.append((replay.paused_since, max(end, replay.paused_since)))
+    clipped = [(max(a, start), min(b, end)) for a, b in pauses]
+    return [(a, b) for a, b in clipped if b > a]
+
+
+def _ledger(
+    calendar: BusinessCalendar, start: int, end: int, pauses: list[tuple[int, int]]
+) -> list[ClockSegment]:
+    segments: list[ClockSegment] = []
+
+    def add_running(a: int, b: int) -> None:
+        cursor = a
+        for open_a, open_b in calendar.open_intervals_epoch(a, b):
+            if open_a > cursor:
+                segments.append(
+                    ClockSegment(
+                        "outside_hours", from_epoch(cursor), from_epoch(open_a), 0
+                    )
+                )
+            minutes = (open_b - open_a) / 60
+            segments.append(
+                ClockSegment("running", from_epoch(open_a), from_epoch(open_b), minutes)
+            )
+            cursor = open_b
+        if b > cursor:
+            segments.append(
+                ClockSegment("outside_hours", from_epoch(cursor), from_epoch(b), 0)
+            )
+
+    cursor = start
+    for a, b in pauses:
+        add_running(cursor, a)
+        minutes = int(calendar.business_seconds_between_epoch(a, b)) / 60
+        segments.append(ClockSegment("paused", from_epoch(a), from_epoch(b), minutes))
+        cursor = b
+    add_running(cursor, end)
+    return segments
+
+
+def _evaluate(
+    calendar: BusinessCalendar, replay: _Replay, run: _Run, at: int
+) -> ClockResult:
+    # Timeline of this clock: running stretches between the pauses.
+    end = run.stop if run.stop is not None else at
+    pauses = _clip_pauses(replay, run.start, end)
+    bounds = [run.start, *(x for p in pauses for x in p), end]
+    running = [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)]
+    counted = [int(calendar.business_seconds_between_epoch(a, b)) for a, b in running]
+    elapsed = sum(counted)
+    stopped = run.stop is not None
+    paused_now = run.stopped_paused if stopped else replay.paused_since is not None
+    segments = tuple(_ledger(calendar, run.start, end, pauses))
+    target = run.target_seconds
+    assert target is not None
+
+    # Due: where the running stretches reach the target, else a projection.
+    due: int | None = None
+    acc = 0
+    for (a, _), seconds in zip(running, counted, strict=True):
+        if acc + seconds >= target:
+            due = int(calendar.add_business_seconds_epoch(a, target - acc))
+            break
+        acc += seconds
+    reached = due is not None
+    if not reached and not paused_now:
+        due = int(calendar.add_business_seconds_epoch(end, target - elapsed))
+
+    # State, breach and warning.
+    breached = due is not None and reached and (not stopped or end > due)
+    state: ClockState
+    if breached:
+        state = "breached"
+    elif stopped:
+        state = "met"
+    else:
+        state = "paused" if paused_now else "running"
+    fraction = replay.policy.warn_at_fraction
+    warning = (
+        state in ("running", "paused")
+        and fraction is not None
+        and elapsed >= fraction * target
+    )
+
+    # Snapshot for the batch engine (open clocks only).
+    snapshot = None
+    if not stopped:
+        if paused_now:
+            assert replay.paused_since is not None
+            seg_start, before = max(replay.paused_since, run.start), elapsed
+        else:
+            seg_start, before = running[-1][0], elapsed - counted[-1]
+        reached_before = due if reached and before >= target else None
+        snapshot = ClockSnapshot(seg_start, before, paused_now, target, reached_before)
+
+    return ClockResult(
+        target=run.target,
+        state=state,
+        target_minutes=target / 60,
+        started_at=from_epoch(run.start),
+        stopped_at=from_epoch(run.stop) if stopped and run.stop is not None else None,
+        due=from_epoch(due) if due is not None else None,
+        elapsed_minutes=elapsed / 60,
+        remaining_minutes=(target - elapsed) / 60,
+        breached=breached,
+        warning=warning,
+        segments=segments,
+        snapshot=snapshot,
+    )
+
+
+def compute_clocks(
+    *,
+    calendar: BusinessCalendar,
+    policy: SlaPolicy,
+    events: Iterable[SlaEvent],
+    at: datetime,
+) -> TicketClocks:
+    """Return every SLA clock of one ticket as of the instant ``at``.
+
+    Parameters
+    ----------
+    calendar : BusinessCalendar
+        Opening hours in which business minutes are counted.
+    policy : SlaPolicy
+        The policy in force at creation; ``policy_changed`` events update it.
+    events : iterable of SlaEvent
+        The ticket's timeline, starting with ``created``. Events are ordered by
+        instant (stable, so same-instant events keep their given order); those
+        after ``at`` are ignored and those at ``at`` have happened.
+    at : datetime
+        Aware instant asked about.
+
+    Returns
+    -------
+    TicketClocks
+        One :class:`ClockResult` per target, plus the policy in force.
+    """
+    at_s = to_epoch(at)
+    ordered = sorted(events, key=lambda e: to_epoch(e.at))
+    replay = _Replay(policy)
+    for event in ordered:
+        if to_epoch(event.at) > at_s:
+            break
+        replay.apply(event)
+
+    clocks: dict[Target, ClockResult] = {}
+    for target in TARGETS:
+        runs = replay.runs[target]
+        run = runs[-1] if runs else None
+        if replay.merged or run is None or run.target_seconds is None:
+            clocks[target] = ClockResult(target=target, state="none")
+        else:
+            clocks[target] = _evaluate(calendar, replay, run, at_s)
+
+    return TicketClocks(
+        at=from_epoch(at_s),
+        clocks=clocks,
+        policy=replay.policy,
+        calendar_version=calendar.version,
+        merged=replay.merged,
+        status=replay.status,
+    )
+
+
+def compute_clock(
+    *,
+    calendar: BusinessCalendar,
+    policy: SlaPolicy,
+    events: Iterable[SlaEvent],
+    at: datetime,
+    target: Target,
+) -> ClockResult:
+    """Return one SLA clock of a ticket as of ``at`` (see :func:`compute_clocks`)."""
+    result = compute_clocks(calendar=calendar, policy=policy, events=events, at=at)
+    return result.clocks[target]
