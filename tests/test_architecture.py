@@ -39,7 +39,9 @@ def _imports(path: Path) -> set[str]:
 
 
 def _modules() -> list[tuple[str, Path]]:
-    return [(layer, p) for layer in LAYERS for p in sorted((ROOT / layer).rglob("*.py"))]
+    return [
+        (layer, p) for layer in LAYERS for p in sorted((ROOT / layer).rglob("*.py"))
+    ]
 
 
 @pytest.mark.parametrize(

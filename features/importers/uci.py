@@ -209,7 +209,7 @@ def load_uci(path: Path, *, source_timezone: str = "UTC") -> UciImport:
             )
         )
     updated = _parse_dates(rows, "sys_updated_at", file, problems)
-    opened = _parse_dates(rows, "opened_at", file, problems)
+    _parse_dates(rows, "opened_at", file, problems)
     problems += _check_values(rows, "incident_state", set(STATE_MAP), file)
     problems += _check_values(rows, "made_sla", {"true", "false"}, file)
     problems += _check_values(rows, "contact_type", set(CHANNEL_MAP), file)

@@ -136,8 +136,7 @@ def _stored_events(settings: Settings, ticket: str) -> list[dict[str, Any]]:
     rows = events[events["occurred_at"] <= pd.Timestamp(MOMENT)][keep]
     rows["occurred_at"] = rows["occurred_at"].map(lambda t: t.isoformat())
     return [
-        {k: v for k, v in r.items() if not pd.isna(v)}
-        for r in rows.to_dict("records")
+        {k: v for k, v in r.items() if not pd.isna(v)} for r in rows.to_dict("records")
     ]
 
 

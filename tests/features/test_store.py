@@ -5,8 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from features.store import count_events, create_schema, make_engine, read_events
-from features.store import write_events
+from features.store import (
+    count_events,
+    create_schema,
+    make_engine,
+    read_events,
+    write_events,
+)
 
 STORES = [
     pytest.param("sqlite_url", id="sqlite"),
@@ -56,11 +61,20 @@ def test_write_events_rejects_naive_time(sqlite_url: str) -> None:
 
     engine = make_engine(sqlite_url)
     create_schema(engine)
-    row = {"event_id": "x", "source": "t", "ticket_id": "T", "seq": 0,
-           "kind": "created", "occurred_at": pd.Timestamp("2024-01-01").to_pydatetime(),
-           "ingested_at": pd.Timestamp("2024-01-01", tz="UTC").to_pydatetime()}  # fmt: skip
+    naive = pd.Timestamp("2024-01-01").to_pydatetime()
+    row = {
+        "event_id": "x",
+        "source": "t",
+        "ticket_id": "T",
+        "seq": 0,
+        "kind": "created",
+        "occurred_at": naive,
+        "ingested_at": naive.replace(tzinfo=pd.Timestamp.now("UTC").tzinfo),
+    }
 
-    with pytest.raises(sa.exc.StatementError, match=r"naive datetime"):
-        with engine.begin() as conn:
-            conn.execute(events_table.insert(), row)
+    with (
+        pytest.raises(sa.exc.StatementError, match=r"naive datetime"),
+        engine.begin() as conn,
+    ):
+        conn.execute(events_table.insert(), row)
     assert count_events(engine) == 0
