@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -9,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("stallwatch.api")
 
 
 class ErrorDetailOut(BaseModel):
@@ -94,6 +97,17 @@ def install_error_handlers(app: FastAPI) -> None:
             _body("http_error", str(exc.detail), []), status_code=exc.status_code
         )
 
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error(
+            "request_failed",
+            extra={"path": request.url.path, "error": type(exc).__name__},
+        )
+        return JSONResponse(
+            _body("internal_error", "the server could not answer this request", []),
+            status_code=500,
+        )
+
     app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(Exception, on_unexpected)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

@@ -33,6 +33,8 @@ def _moment(value: str | None) -> datetime | None:
         raise typer.BadParameter(f"{value!r} is not an ISO-8601 instant") from exc
     if parsed.tzinfo is None:
         raise typer.BadParameter(f"{value!r} needs a UTC offset, e.g. +00:00")
+    if not 1970 <= parsed.year < 2200:
+        raise typer.BadParameter(f"{value!r}: expected a year from 1970 to 2199")
     return parsed.astimezone(UTC)
 
 

@@ -14,7 +14,10 @@ def configure_logging(*, fmt: str = "console", level: str = "INFO") -> None:
     if fmt == "json":
         renderer = structlog.processors.JSONRenderer()
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(),
+            exception_formatter=structlog.dev.plain_traceback,
+        )
 
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,

@@ -133,7 +133,11 @@ def fit_logistic(
             (
                 "numbers",
                 make_pipeline(
-                    SimpleImputer(strategy="median", add_indicator=True),
+                    SimpleImputer(
+                        strategy="median",
+                        add_indicator=True,
+                        keep_empty_features=True,
+                    ),
                     StandardScaler(),
                 ),
                 list(numeric),

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
 
 from api.deps import get_service, get_settings_dep, resolve_now
 from api.errors import ErrorOut
 from api.escalations import service as escalation_service
 from api.escalations.schemas import EscalationsOut
+from api.risk.schemas import Instant
 from models.service import StallService
 from stallwatch.settings import Settings
 
@@ -23,11 +23,11 @@ router = APIRouter(prefix="/v1", tags=["escalations"])
     responses={422: {"model": ErrorOut}},
 )
 def get_escalations(
-    at: AwareDatetime | None = Query(
+    at: Instant | None = Query(
         default=None, description="Show the backlog as it stood at this instant."
     ),
-    group: str | None = Query(default=None, max_length=200),
-    category: str | None = Query(default=None, max_length=200),
+    group: str | None = Query(default=None, min_length=1, max_length=200),
+    category: str | None = Query(default=None, min_length=1, max_length=200),
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0, le=1_000_000),
     service: StallService = Depends(get_service),

@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from features.events import ActorRole, EventKind, Status
 
 Text = Field(default=None, max_length=200)
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _within_range(value: datetime) -> datetime:
+    if not EARLIEST <= value < LATEST:
+        raise ValueError("expected an instant between 1970-01-01 and 2200-01-01")
+    return value
+
+
+#: An aware instant within the years the store and the features handle.
+Instant = Annotated[AwareDatetime, AfterValidator(_within_range)]
+
 
 class EventIn(BaseModel):
     """One ticket event as a CRM sends it."""
 
+    model_config = ConfigDict(extra="forbid")
     event_id: str | None = Field(default=None, max_length=200)
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     kind: EventKind
     actor: str | None = Text
     actor_role: ActorRole | None = None
@@ -36,6 +50,7 @@ class EventIn(BaseModel):
 class TicketIn(BaseModel):
     """A ticket to score: its events, or only its id when the store has it."""
 
+    model_config = ConfigDict(extra="forbid")
     ticket_id: str = Field(min_length=1, max_length=120)
     events: list[EventIn] | None = Field(default=None, min_length=1, max_length=5_000)
 
@@ -43,7 +58,9 @@ class TicketIn(BaseModel):
 class RiskScoresIn(BaseModel):
     """A batch of tickets to score at one moment."""
 
-    at: AwareDatetime | None = Field(
+    model_config = ConfigDict(extra="forbid")
+
+    at: Instant | None = Field(
         default=None, description="Score as of this instant; default: now."
     )
     tickets: list[TicketIn] = Field(min_length=1, max_length=500)

@@ -18,6 +18,21 @@ def score(
     service: StallService, *, request: RiskScoresIn, at: datetime
 ) -> RiskScoresOut:
     """Score every ticket of the request at ``at``."""
+    seen: dict[str, int] = {}
+    for index, ticket in enumerate(request.tickets):
+        if ticket.ticket_id in seen:
+            raise UnprocessableError(
+                f"ticket {ticket.ticket_id!r} appears twice in the batch",
+                [
+                    {
+                        "loc": ["body", "tickets", index, "ticket_id"],
+                        "message": f"duplicate of tickets[{seen[ticket.ticket_id]}]; "
+                        "expected each ticket once",
+                        "type": "duplicate_ticket",
+                    }
+                ],
+            )
+        seen[ticket.ticket_id] = index
     tickets = [
         (
             t.ticket_id,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
@@ -106,8 +107,17 @@ def _read_rows(path: Path) -> pd.DataFrame:
             str(path), None, None, None, f"UTF-8 text (decoding failed: {exc.reason})"
         )
         raise ImportValidationError([problem]) from exc
+    except pd.errors.EmptyDataError as exc:
+        problem = ImportProblem(str(path), 1, None, "", "a CSV header and rows")
+        raise ImportValidationError([problem]) from exc
     except pd.errors.ParserError as exc:
-        problem = ImportProblem(str(path), None, None, None, f"CSV rows ({exc})")
+        reason = " ".join(str(exc).split())
+        problem = ImportProblem(str(path), None, None, None, f"CSV rows ({reason})")
+        raise ImportValidationError([problem]) from exc
+    except (OSError, EOFError) as exc:
+        problem = ImportProblem(
+            str(path), None, None, None, f"a readable CSV or gzip file ({exc})"
+        )
         raise ImportValidationError([problem]) from exc
     rows.columns = [c.lstrip("\ufeff").strip() for c in rows.columns]
     return rows
@@ -187,8 +197,19 @@ def load_uci(path: Path, *, source_timezone: str = "UTC") -> UciImport:
         Listing every problem found; nothing is returned half-done.
     """
     file = str(path)
+    try:
+        zone = ZoneInfo(source_timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        problem = ImportProblem(
+            file, None, None, source_timezone, "an IANA time zone such as UTC"
+        )
+        raise ImportValidationError([problem]) from exc
     rows = _read_rows(path)
     _check_columns(rows, file)
+    if rows.empty:
+        raise ImportValidationError(
+            [ImportProblem(file, 2, None, None, "at least one data row")]
+        )
     rows["line"] = np.arange(len(rows)) + 2
 
     # Validate everything before building anything.
@@ -233,7 +254,12 @@ def load_uci(path: Path, *, source_timezone: str = "UTC") -> UciImport:
         raise ImportValidationError(sorted(problems, key=lambda p: p.line or 0))
 
     # Order each incident's snapshots as the record saw them.
-    rows["updated_at"] = updated.dt.tz_localize(source_timezone).dt.tz_convert("UTC")
+    # Wall-clock times in a DST gap move forward; repeated ones read as standard.
+    rows["updated_at"] = updated.dt.tz_localize(
+        zone.key,
+        nonexistent="shift_forward",
+        ambiguous=np.zeros(len(updated), dtype=bool),
+    ).dt.tz_convert("UTC")
     rows["mod"] = mod_count.astype("int64")
     rows = rows.sort_values(["number", "mod", "updated_at", "line"], kind="stable")
     rows = rows.reset_index(drop=True)

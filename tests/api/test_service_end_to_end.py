@@ -217,3 +217,48 @@ def test_escalations_reject_bad_query(client: TestClient) -> None:
     assert response.status_code == 422
     locs = [d["loc"] for d in response.json()["details"]]
     assert ["query", "limit"] in locs and ["query", "at"] in locs
+
+
+def test_risk_scores_reject_duplicate_ticket_in_batch(client: TestClient) -> None:
+    ticket = {"ticket_id": "INC0000045"}
+
+    response = client.post("/v1/risk-scores", json={"tickets": [ticket, ticket]})
+
+    assert response.status_code == 422
+    detail = response.json()["details"][0]
+    assert detail["loc"] == ["body", "tickets", 1, "ticket_id"]
+    assert "tickets[0]" in detail["message"]
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T00:00:00Z", "0001-01-01T00:00:00Z"])
+def test_extreme_instants_are_refused_not_crashed(
+    client: TestClient, moment: str
+) -> None:
+    listing = client.get("/v1/escalations", params={"at": moment})
+    scoring = client.post(
+        "/v1/risk-scores",
+        json={
+            "tickets": [
+                {
+                    "ticket_id": "X9",
+                    "events": [{"occurred_at": moment, "kind": "created"}],
+                }
+            ]
+        },
+    )
+
+    assert listing.status_code == scoring.status_code == 422
+    assert "1970-01-01 and 2200-01-01" in listing.json()["message"]
+    loc = scoring.json()["details"][0]["loc"]
+    assert loc == ["body", "tickets", 0, "events", 0, "occurred_at"]
+
+
+def test_risk_scores_reject_misspelled_field(client: TestClient) -> None:
+    event = {"occurred_at": "2016-03-01T10:00:00Z", "kind": "created", "priorty": "x"}
+
+    response = client.post(
+        "/v1/risk-scores", json={"tickets": [{"ticket_id": "X2", "events": [event]}]}
+    )
+
+    assert response.status_code == 422
+    assert response.json()["details"][0]["loc"][-1] == "priorty"

@@ -81,3 +81,23 @@ def test_load_uci_refuses_truncated_last_line(uci_head: Path, tmp_path: Path) ->
 
     with pytest.raises(ImportValidationError, match=r"line 40001"):
         load_uci(bad)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [(b"", r"line 1.*a CSV header"), (b"\x1f\x8b\x08\x00broken", r"readable CSV")],
+    ids=["empty", "broken-gzip"],
+)
+def test_load_uci_refuses_unreadable_files(
+    tmp_path: Path, content: bytes, expected: str
+) -> None:
+    bad = tmp_path / "bad.csv.gz"
+    bad.write_bytes(content)
+
+    with pytest.raises(ImportValidationError, match=expected):
+        load_uci(bad)
+
+
+def test_load_uci_refuses_unknown_zone(uci_head: Path) -> None:
+    with pytest.raises(ImportValidationError, match=r"'Mars/Base'.*IANA"):
+        load_uci(uci_head, source_timezone="Mars/Base")
