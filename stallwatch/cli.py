@@ -101,6 +101,7 @@ def train(
 ) -> None:
     """Evaluate on rolling time splits, fit the served model, log to MLflow."""
     import pandas as pd
+    import sqlalchemy as sa
 
     from features.store import make_engine, read_events
     from training.pipeline import InsufficientHistoryError, run_training
@@ -114,8 +115,6 @@ def train(
         typer.echo("the store holds no events: run `stallwatch import` first", err=True)
         raise typer.Exit(code=2)
     with engine.connect() as conn:
-        import sqlalchemy as sa
-
         hashes = conn.execute(sa.text("SELECT file_sha256 FROM imports")).scalars()
         data_hash = ",".join(sorted(set(hashes))) or "live-events"
     try:

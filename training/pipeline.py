@@ -142,28 +142,26 @@ def fit_served_model(
     booster = fit_lightgbm(train, validation, levels=levels, numeric=numeric)
 
     # Isotonic calibration on the held-out, later tickets.
+    raw = np.asarray(
+        booster.predict(as_matrix(validation, levels, numeric)), dtype=float
+    )
+    y_val = validation["stalled"].to_numpy(dtype=bool)
+    isotonic = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+    calibrated = isotonic.fit_transform(raw, y_val)
+
+    # Bands: the top 10 % of validation moments are high, the next 20 % medium.
     bundle = ModelBundle(
         version=version,
         booster=booster,
         categorical=levels,
         numeric=list(numeric),
-        calibration_x=np.array([0.0, 1.0]),
-        calibration_y=np.array([0.0, 1.0]),
-        band_thresholds={"high": 1.0, "medium": 1.0},
+        calibration_x=np.asarray(isotonic.X_thresholds_, dtype=float),
+        calibration_y=np.asarray(isotonic.y_thresholds_, dtype=float),
+        band_thresholds={
+            "high": float(np.quantile(calibrated, 0.9)),
+            "medium": float(np.quantile(calibrated, 0.7)),
+        },
     )
-    raw = bundle.raw_score(validation)
-    y_val = validation["stalled"].to_numpy(dtype=bool)
-    isotonic = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
-    isotonic.fit(raw, y_val)
-    bundle.calibration_x = np.asarray(isotonic.X_thresholds_, dtype=float)
-    bundle.calibration_y = np.asarray(isotonic.y_thresholds_, dtype=float)
-    calibrated = bundle.calibrate(raw)
-
-    # Bands: the top 10 % of validation moments are high, the next 20 % medium.
-    bundle.band_thresholds = {
-        "high": float(np.quantile(calibrated, 0.9)),
-        "medium": float(np.quantile(calibrated, 0.7)),
-    }
     quality = {
         "validation_rows": float(len(validation)),
         "validation_brier_raw": brier(y_val, raw),

@@ -177,9 +177,7 @@ def load_calendar(
         Listing every bad field with what was expected.
     """
     out = IssueCollector(source)
-    if not isinstance(data, Mapping):
-        out.add(prefix.rstrip(".") or "<document>", "a mapping", data)
-        out.raise_if_any()
+    out.require_mapping(data, prefix=prefix, expected="a mapping")
     check_unknown_keys(data, _FIELDS, prefix=prefix, out=out)
 
     # Zone first: every other field is read in it.

@@ -8,11 +8,11 @@ in a check's ``expect`` are compared; ``due`` is compared as an instant.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from features.sla.calendar import BusinessCalendar
 from features.sla.calendar_loader import load_calendar
@@ -25,6 +25,8 @@ from features.sla.validation import (
     SlaConfigError,
     check_unknown_keys,
 )
+
+Item = TypeVar("Item")
 
 CASE_FORMAT = "sla-case/1"
 EXPECT_FIELDS = (
@@ -120,6 +122,21 @@ def _read_event(raw: Any, where: str, out: IssueCollector) -> SlaEvent | None:
     )
 
 
+def _read_list(
+    data: Mapping[str, Any],
+    key: str,
+    read: Callable[[Any, str, IssueCollector], Item | None],
+    out: IssueCollector,
+) -> list[Item]:
+    """Read the non-empty list ``data[key]``, one item at a time."""
+    raw_items = data.get(key, MISSING)
+    if not isinstance(raw_items, list) or not raw_items:
+        out.add(key, f"a non-empty list of {key}", raw_items)
+        return []
+    items = [read(raw, f"{key}[{i}]", out) for i, raw in enumerate(raw_items)]
+    return [item for item in items if item is not None]
+
+
 def _read_check(raw: Any, where: str, out: IssueCollector) -> SlaCheck | None:
     if not isinstance(raw, Mapping):
         out.add(where, "a check mapping with 'at', 'target' and 'expect'", raw)
@@ -196,29 +213,14 @@ def load_case(path: str | Path) -> SlaCase:
         out.issues.extend(exc.issues)
 
     # Events and checks.
-    events, checks = [], []
-    raw_events = data.get("events", MISSING)
-    if not isinstance(raw_events, list) or not raw_events:
-        out.add("events", "a non-empty list of events", raw_events)
-        raw_events = []
-    for i, raw in enumerate(raw_events):
-        event = _read_event(raw, f"events[{i}]", out)
-        if event is not None:
-            events.append(event)
+    events = _read_list(data, "events", _read_event, out)
     if events and events[0].kind != "created":
         out.add(
             "events[0].kind",
             "'created' (the timeline starts at creation)",
             events[0].kind,
         )
-    raw_checks = data.get("checks", MISSING)
-    if not isinstance(raw_checks, list) or not raw_checks:
-        out.add("checks", "a non-empty list of checks", raw_checks)
-        raw_checks = []
-    for i, raw in enumerate(raw_checks):
-        check = _read_check(raw, f"checks[{i}]", out)
-        if check is not None:
-            checks.append(check)
+    checks = _read_list(data, "checks", _read_check, out)
 
     out.raise_if_any()
     assert calendar is not None and policy is not None

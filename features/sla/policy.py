@@ -183,9 +183,7 @@ def load_policy(
         Listing every bad field with what was expected.
     """
     out = IssueCollector(source)
-    if not isinstance(data, Mapping):
-        out.add(prefix.rstrip(".") or "<document>", "a mapping of policy fields", data)
-        out.raise_if_any()
+    out.require_mapping(data, prefix=prefix, expected="a mapping of policy fields")
     return SlaPolicy(**_read_policy_fields(data, out, prefix=prefix))
 
 

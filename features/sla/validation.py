@@ -51,6 +51,12 @@ class IssueCollector:
         if self.issues:
             raise SlaConfigError(self.source, self.issues)
 
+    def require_mapping(self, data: Any, *, prefix: str, expected: str) -> None:
+        """Raise at once when the document at ``prefix`` is not a mapping."""
+        if not isinstance(data, Mapping):
+            self.add(prefix.rstrip(".") or "<document>", expected, data)
+            self.raise_if_any()
+
 
 def describe(value: Any) -> str:
     """Return a short, readable rendering of a bad value for an error message."""
