@@ -12,6 +12,8 @@ from api.errors import install_error_handlers
 from api.escalations.routes import router as escalations_router
 from api.health.routes import router as health_router
 from api.risk.routes import router as risk_router
+from api.tickets.routes import router as tickets_router
+from features.sla.desk import load_desk_file
 from features.store import create_schema, make_engine
 from models.backlog import Backlog
 from models.service import StallService
@@ -29,7 +31,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         create_schema(engine)
-        service = StallService(Backlog(engine), settings.model_dir)
+        desk = load_desk_file(settings.sla_desk)
+        service = StallService(Backlog(engine, desk), settings.model_dir)
         app.state.settings = settings
         app.state.service = service
         scorer = service.scorer()
@@ -53,4 +56,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(risk_router)
     app.include_router(escalations_router)
+    app.include_router(tickets_router)
     return app

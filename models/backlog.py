@@ -1,55 +1,140 @@
-"""The backlog as the service sees it: as-of feature rows from the event store."""
+"""The backlog as the service sees it: as-of feature rows and SLA clocks.
+
+Event states and the clock history of the whole store are built once per
+store version; any moment is then a join and an array roll-forward.
+"""
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from features.asof import event_states, features_at, open_tickets_at
+from features.asof import event_states, features_at
 from features.events import conform_events
+from features.sla.calendar import BusinessCalendar
+from features.sla.desk import SlaDesk
+from features.sla.features import SLA_FEATURES, sla_features
+from features.sla.table import clock_history_frame, clocks_at
 from features.store import count_events, read_events
 
 
-class Backlog:
-    """Event states of the whole store, rebuilt when the store changes."""
+@dataclass(frozen=True)
+class _Built:
+    version: int
+    events: pd.DataFrame
+    states: pd.DataFrame
+    history: pd.DataFrame
+    calendars: dict[str, BusinessCalendar]
 
-    def __init__(self, engine: Engine) -> None:
+
+def with_clocks(
+    rows: pd.DataFrame,
+    history: pd.DataFrame,
+    calendars: dict[str, BusinessCalendar],
+) -> pd.DataFrame:
+    """Add SLA features and the clock summary that ranking reads.
+
+    Adds :data:`features.sla.features.SLA_FEATURES`, ``sla_next_due`` (the
+    nearest due instant of a running clock), ``sla_least_share_left`` (the
+    smallest share of a target left on a running, unbreached clock),
+    ``sla_breached_since`` (the earliest due instant of a breached clock) and
+    ``sla_clocks`` (target: state, for the reader).
+    """
+    rows = rows.reset_index(drop=True)
+    clocks = clocks_at(history, calendars, rows[["ticket_id", "at"]])
+    features = sla_features(clocks, len(rows))
+    for column in SLA_FEATURES:
+        rows[column] = features[column].to_numpy()
+
+    by_moment = clocks.groupby("order")
+    running = clocks["state"] == "running"
+    share_left = (clocks["remaining_minutes"] / clocks["target_minutes"]).where(running)
+    rows["sla_least_share_left"] = (
+        share_left.groupby(clocks["order"]).min().reindex(rows.index).to_numpy()
+    )
+    next_due = clocks["due"].where(running)
+    rows["sla_next_due"] = next_due.groupby(clocks["order"]).min().reindex(rows.index)
+    breached_due = clocks["due"].where(clocks["breached"])
+    rows["sla_breached_since"] = (
+        breached_due.groupby(clocks["order"]).min().reindex(rows.index)
+    )
+    summary = by_moment.apply(
+        lambda part: dict(zip(part["target"], part["state"], strict=True)),
+        include_groups=False,
+    )
+    rows["sla_clocks"] = summary.reindex(rows.index).to_numpy()
+    return rows
+
+
+class Backlog:
+    """Event states and clocks of the whole store, rebuilt when it changes."""
+
+    def __init__(self, engine: Engine, desk: SlaDesk) -> None:
         self.engine = engine
+        self.desk = desk
         self._lock = threading.Lock()
-        self._version = -1
-        self._states: pd.DataFrame | None = None
+        self._built: _Built | None = None
+
+    def _current(self) -> _Built:
+        version = count_events(self.engine)
+        with self._lock:
+            if self._built is None or self._built.version != version:
+                events = read_events(self.engine)
+                history, calendars = clock_history_frame(self.desk, events)
+                self._built = _Built(
+                    version, events, event_states(events), history, calendars
+                )
+            return self._built
 
     def states(self) -> pd.DataFrame:
         """Return the current event states, rebuilding them if events arrived."""
-        version = count_events(self.engine)
-        with self._lock:
-            if self._states is None or version != self._version:
-                self._states = event_states(read_events(self.engine))
-                self._version = version
-            return self._states
+        return self._current().states
+
+    def ticket_events(self, ticket_id: str) -> pd.DataFrame:
+        """Return one ticket's stored events in time order."""
+        events = self._current().events
+        return events[events["ticket_id"] == ticket_id]
+
+    def _rows(self, built: _Built, moments: pd.DataFrame) -> pd.DataFrame:
+        rows = features_at(built.states, moments)
+        return with_clocks(rows, built.history, built.calendars)
 
     def open_rows(self, at: datetime) -> pd.DataFrame:
-        """Return feature rows of every ticket open at ``at``."""
-        return open_tickets_at(self.states(), at)
+        """Return feature and clock rows of every ticket open at ``at``."""
+        built = self._current()
+        at_ns = pd.Timestamp(at).tz_convert("UTC").value
+        known = built.states.loc[built.states["t_ns"] <= at_ns, "ticket_id"]
+        moments = pd.DataFrame(
+            {"ticket_id": known.drop_duplicates(), "at": pd.Timestamp(at_ns, tz="UTC")}
+        )
+        rows = features_at(built.states, moments)
+        rows = rows[~rows["done"] & ~rows["merged"]]
+        return with_clocks(rows, built.history, built.calendars)
 
     def stored_rows(self, ticket_ids: list[str], at: datetime) -> pd.DataFrame:
-        """Return feature rows at ``at`` for tickets already in the store."""
+        """Return rows at ``at`` for tickets already in the store."""
         moments = pd.DataFrame({"ticket_id": ticket_ids, "at": pd.Timestamp(at)})
-        return features_at(self.states(), moments)
+        return self._rows(self._current(), moments)
 
     def rows_for_events(self, events: pd.DataFrame, at: datetime) -> pd.DataFrame:
-        """Return feature rows at ``at`` for tickets described by their events.
+        """Return rows at ``at`` for tickets described by their events.
 
-        The tickets' own features come from the events sent; the desk context
-        (group load, requester history) comes from the store.
+        The tickets' own features and clocks come from the events sent; the
+        desk context (group load, requester history) comes from the store.
         """
         sent = conform_events(events)
-        stored = self.states()
-        others = stored[~stored["ticket_id"].isin(sent["ticket_id"].unique())]
+        built = self._current()
+        others = built.states[~built.states["ticket_id"].isin(sent["ticket_id"])]
         states = pd.concat([others, event_states(sent)], ignore_index=True)
         tickets = sent["ticket_id"].drop_duplicates().tolist()
         moments = pd.DataFrame({"ticket_id": tickets, "at": pd.Timestamp(at)})
-        return features_at(states, moments)
+        rows = features_at(states, moments)
+        history, calendars = clock_history_frame(self.desk, sent)
+        return with_clocks(rows, history, calendars)
+
+
+__all__ = ["Backlog", "with_clocks"]

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.sla.clocks import compute_clocks
+from features.sla.model import TicketClocks
 from models.backlog import Backlog
 from models.escalation import RankReason, rank
 from models.reasons import Reason
@@ -147,6 +149,19 @@ class StallService:
             for t, _ in tickets
         ], scorer.version
 
+    def ticket_sla(self, ticket_id: str, *, at: datetime) -> TicketClocks:
+        """Return every SLA clock of a stored ticket as of ``at``, with ledgers."""
+        stored = self.backlog.ticket_events(ticket_id)
+        if stored.empty:
+            raise UnknownTicketError(0, ticket_id)
+        known = stored[stored["occurred_at"] <= pd.Timestamp(at)]
+        if known.empty:
+            raise NotYetOpenError(0, ticket_id)
+        desk = self.backlog.desk
+        calendar = desk.calendar_at(known["occurred_at"].iloc[0].to_pydatetime())
+        policy, events = desk.sla_events(known.astype(object).to_dict("records"))
+        return compute_clocks(calendar=calendar, policy=policy, events=events, at=at)
+
     def escalations(
         self,
         *,
@@ -196,6 +211,9 @@ class StallService:
                         float(record["hours_since_agent_action"]), 2
                     ),
                     "handoffs": int(record["handoffs"]),
+                    "sla_next_due": _instant(record["sla_next_due"]),
+                    "sla_breached_since": _instant(record["sla_breached_since"]),
+                    "sla_clocks": dict(record["sla_clocks"] or {}),
                 },
             )
             for n, (position, record) in enumerate(zip(page, records, strict=True))
@@ -205,6 +223,12 @@ class StallService:
             items=items,
             model_version=None if scorer is None else scorer.version,
         )
+
+
+def _instant(value: Any) -> datetime | None:
+    if value is None or value is pd.NaT or pd.isna(value):
+        return None
+    return pd.Timestamp(value).to_pydatetime()
 
 
 def _plain(value: Any) -> Any:

@@ -6,9 +6,12 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from features.sla.desk import SlaDesk
 
 from stallwatch.logs import configure_logging
 from stallwatch.settings import REPO_ROOT, get_settings
@@ -36,6 +39,19 @@ def _moment(value: str | None) -> datetime | None:
     if not 1970 <= parsed.year < 2200:
         raise typer.BadParameter(f"{value!r}: expected a year from 1970 to 2199")
     return parsed.astimezone(UTC)
+
+
+def _desk() -> SlaDesk:
+    """Load the configured desk, or stop with its validation errors."""
+    from features.sla.desk import load_desk_file
+    from features.sla.validation import SlaConfigError
+
+    path = get_settings().sla_desk
+    try:
+        return load_desk_file(path)
+    except (SlaConfigError, OSError) as exc:
+        typer.echo(f"SLA desk configuration {path}: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
 
 
 @app.callback()
@@ -97,6 +113,12 @@ def train(
         str | None,
         typer.Option(help="Learn only from events up to this instant (replay)."),
     ] = None,
+    label: Annotated[
+        str, typer.Option(help="Stall = 'source' breach or 'policy' breach.")
+    ] = "source",
+    sla_features: Annotated[
+        bool, typer.Option(help="Add SLA clock features from the desk set-up.")
+    ] = True,
     database_url: Database = None,
 ) -> None:
     """Evaluate on rolling time splits, fit the served model, log to MLflow."""
@@ -108,6 +130,11 @@ def train(
     from training.tracking import log_run
 
     settings = get_settings()
+    if label not in ("source", "policy"):
+        raise typer.BadParameter(f"--label {label!r}: expected source or policy")
+    if label == "policy" and not sla_features:
+        raise typer.BadParameter("--label policy needs the SLA desk set-up")
+    desk = _desk() if sla_features else None
     engine = make_engine(database_url or settings.database_url)
     until = _moment(known_at)
     events = read_events(engine, until=until)
@@ -124,6 +151,8 @@ def train(
             data_sha256=data_hash,
             k=k,
             gap=pd.Timedelta(days=gap_days),
+            desk=desk,
+            label="policy" if label == "policy" else "source",
         )
     except InsufficientHistoryError as exc:
         typer.echo(f"cannot train: {exc}", err=True)
@@ -148,7 +177,7 @@ def score(
     settings = get_settings()
     moment = _moment(at) or settings.now or datetime.now(UTC)
     service = StallService(
-        Backlog(make_engine(database_url or settings.database_url)),
+        Backlog(make_engine(database_url or settings.database_url), _desk()),
         settings.model_dir,
     )
     page = service.escalations(at=moment, limit=limit)
@@ -199,7 +228,7 @@ def demo(
     """Import the bundled real log, train, score, and serve it as of a replay moment."""
     started = time.perf_counter()
     import_log(source="uci", path=BUNDLED_UCI, source_timezone="UTC")
-    train(k=50, gap_days=7, known_at=at)
+    train(k=50, gap_days=7, known_at=at, label="source", sla_features=True)
     score(at=at, limit=10)
     typer.echo(f"demo pipeline finished in {time.perf_counter() - started:.0f} s")
     if no_serve:

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
         default=f"sqlite:///{REPO_ROOT / 'var' / 'mlflow.db'}",
         description="Used when MLFLOW_TRACKING_URI is not set.",
     )
+    sla_desk: Path = Field(
+        default=REPO_ROOT / "features" / "sla" / "desks" / "uci.yaml",
+        description="Desk SLA configuration: calendars, policies, response kinds.",
+    )
     now: datetime | None = Field(
         default=None,
         description="Replay moment: the service treats this UTC instant as now.",

@@ -10,23 +10,33 @@ censored and carry no label.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 
 from features.asof import event_states, features_at
 from features.events import DONE_STATUSES, EventKind
+from features.sla.desk import SlaDesk
+from features.sla.features import SLA_FEATURES, breach_instants, sla_features
+from features.sla.table import clock_history_frame, clocks_at
 
 _DAY_NS = 86_400 * 1_000_000_000
 _HOUR_NS = 3_600 * 1_000_000_000
 
 
-def ticket_outcomes(events: pd.DataFrame) -> pd.DataFrame:
+def ticket_outcomes(
+    events: pd.DataFrame, *, breached_at: pd.Series | None = None
+) -> pd.DataFrame:
     """Return each ticket's SLA outcome and when it became known.
 
     Parameters
     ----------
     events : DataFrame
         Canonical events.
+    breached_at : Series, optional
+        First breach instant per ticket from the SLA engine under a configured
+        policy; by default the source's own ``sla_breached`` events.
 
     Returns
     -------
@@ -41,7 +51,9 @@ def ticket_outcomes(events: pd.DataFrame) -> pd.DataFrame:
     breach = events[events["kind"] == EventKind.SLA_BREACHED]
     closed = events[events["kind"] == EventKind.CLOSED]
     out = pd.DataFrame({"created_at": created})
-    out["breached_at"] = breach.groupby("ticket_id")["occurred_at"].min()
+    if breached_at is None:
+        breached_at = breach.groupby("ticket_id")["occurred_at"].min()
+    out["breached_at"] = breached_at.reindex(out.index)
     out["closed_at"] = closed.groupby("ticket_id")["occurred_at"].max()
     breached = out["breached_at"].notna()
     known = breached | out["closed_at"].notna()
@@ -104,24 +116,56 @@ def prediction_moments(
     return moments[["ticket_id", "at", "moment", "first_moment"]].reset_index(drop=True)
 
 
-def build_snapshots(events: pd.DataFrame) -> pd.DataFrame:
+def build_snapshots(
+    events: pd.DataFrame,
+    *,
+    desk: SlaDesk | None = None,
+    label: Literal["source", "policy"] = "source",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Build the labelled as-of feature table for every prediction moment.
+
+    Parameters
+    ----------
+    events : DataFrame
+        Canonical events.
+    desk : SlaDesk, optional
+        SLA set-up; adds the clock features (see
+        :data:`features.sla.features.SLA_FEATURES`) computed by the engine.
+    label : {"source", "policy"}
+        A stall is the source's own breach (``sla_breached`` events) or the
+        breach of any clock of the desk's policy (needs ``desk``).
 
     Returns
     -------
-    DataFrame
+    snapshots : DataFrame
         Feature rows (see :func:`features.asof.features_at`) joined with the
         ticket's outcome: ``stalled`` (NA when censored), ``outcome_at``,
         ``breached_at``, and the moment's ``moment`` and ``first_moment``.
         Moments at or after an observed breach are left out: by then the
         outcome is no longer a prediction.
+    outcomes : DataFrame
+        Per ticket, see :func:`ticket_outcomes`.
     """
+    if label == "policy" and desk is None:
+        raise ValueError("label='policy' needs an SLA desk configuration")
     states = event_states(events)
     moments = prediction_moments(states)
     rows = features_at(states, moments)
     rows["moment"] = moments["moment"].to_numpy()
     rows["first_moment"] = moments["first_moment"].to_numpy()
-    outcomes = ticket_outcomes(events)
+
+    # Clocks from the one SLA engine: features, and labels when asked.
+    breached_at = None
+    if desk is not None:
+        history, calendars = clock_history_frame(desk, events)
+        clocks = clocks_at(history, calendars, moments)
+        sla = sla_features(clocks, len(moments))
+        for column in SLA_FEATURES:
+            rows[column] = sla[column].to_numpy()
+        if label == "policy":
+            end = events["occurred_at"].max()
+            breached_at = breach_instants(history, data_end=end)
+    outcomes = ticket_outcomes(events, breached_at=breached_at)
     rows = rows.join(outcomes[["stalled", "outcome_at", "breached_at"]], on="ticket_id")
     before_breach = rows["breached_at"].isna() | (rows["at"] < rows["breached_at"])
-    return rows[before_breach].reset_index(drop=True)
+    return rows[before_breach].reset_index(drop=True), outcomes

@@ -55,13 +55,15 @@ def category_levels(
 def as_matrix(
     rows: pd.DataFrame, levels: dict[str, list[str]], numeric: Sequence[str]
 ) -> pd.DataFrame:
-    """Return the booster input: fixed categories, then float columns."""
+    """Return the booster input: fixed categories, then float columns.
+
+    A level not seen in training becomes missing, as LightGBM expects.
+    """
     data: dict[str, object] = {}
     for name, known in levels.items():
-        data[name] = pd.Categorical(
-            rows[name].astype("object").where(rows[name].notna(), None),
-            categories=known,
-        )
+        values = rows[name].astype("object")
+        seen = values.isin(known).to_numpy()
+        data[name] = pd.Categorical(values.where(seen, None), categories=known)
     for name in numeric:
         data[name] = rows[name].astype("float64").to_numpy()
     return pd.DataFrame(data, index=rows.index)
@@ -170,10 +172,16 @@ def logistic_scores(
 
 
 def rule_scores(rows: pd.DataFrame) -> np.ndarray:
-    """Rank a help desk already has: priority first, then age.
+    """Rank a help desk already has: SLA share used, then priority, then age.
 
-    Most urgent priority first; within a priority, the oldest ticket first.
+    The largest share of any SLA target used first (when the rows carry SLA
+    clock features); then the most urgent priority; then the oldest ticket.
     """
     rank = rows["priority_rank"].fillna(5.0).to_numpy(dtype=float)
     age = rows["age_hours"].to_numpy(dtype=float)
-    return (5.0 - rank) * 1e6 + age
+    score = (5.0 - rank) * 1e6 + age
+    used = [c for c in rows.columns if c.startswith("sla_") and c.endswith("_used")]
+    if used:
+        share = rows[used].max(axis=1).fillna(0.0).to_numpy(dtype=float)
+        score = share * 1e7 + score
+    return score

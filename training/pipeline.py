@@ -8,15 +8,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 
 from features.asof import CATEGORICAL_FEATURES, LOAD_FEATURES, NUMERIC_FEATURES
+from features.sla.desk import SlaDesk
+from features.sla.features import SLA_FEATURES
 from training.bundle import ModelBundle, save_bundle
-from training.dataset import build_snapshots, ticket_outcomes
+from training.dataset import build_snapshots
 from training.learners import (
     as_matrix,
     category_levels,
@@ -31,7 +33,7 @@ from training.split import DEFAULT_GAP, Split, final_split, rolling_splits
 
 log = logging.getLogger("stallwatch.training")
 
-SCORERS = ("lightgbm", "lightgbm_no_load", "logistic", "rule_priority_age")
+SCORERS = ("lightgbm", "lightgbm_no_load", "logistic", "rule")
 
 
 class InsufficientHistoryError(ValueError):
@@ -94,7 +96,7 @@ def evaluate_split(
     scores["logistic"] = logistic_scores(
         logistic, test, categorical=CATEGORICAL_FEATURES
     )
-    scores["rule_priority_age"] = rule_scores(test)
+    scores["rule"] = rule_scores(test)
 
     result: dict[str, Any] = {
         **split.describe(),
@@ -110,7 +112,7 @@ def evaluate_split(
         extra={
             "cutoff": split.cutoff.isoformat(),
             "lightgbm_first_pr_auc": round(result["lightgbm.first_pr_auc"], 3),
-            "rule_first_pr_auc": round(result["rule_priority_age.first_pr_auc"], 3),
+            "rule_first_pr_auc": round(result["rule.first_pr_auc"], 3),
         },
     )
     return result
@@ -182,6 +184,8 @@ def run_training(
     k: int = 50,
     n_cutoffs: int = 3,
     gap: pd.Timedelta = DEFAULT_GAP,
+    desk: SlaDesk | None = None,
+    label: Literal["source", "policy"] = "source",
 ) -> TrainingResult:
     """Evaluate on rolling cut-offs, fit the served model and write its bundle.
 
@@ -199,12 +203,18 @@ def run_training(
         Number of rolling test windows.
     gap : Timedelta
         Gap between training knowledge and each test window.
+    desk : SlaDesk, optional
+        SLA set-up whose clocks become features (and labels, see ``label``).
+    label : {"source", "policy"}
+        What counts as a stall: the source's own breach, or a breach of the
+        desk's policy computed by the SLA engine.
     """
     started = time.perf_counter()
     version = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    snapshots = build_snapshots(events)
-    outcomes = ticket_outcomes(events)
+    snapshots, outcomes = build_snapshots(events, desk=desk, label=label)
     numeric = list(NUMERIC_FEATURES)
+    if desk is not None:
+        numeric += list(SLA_FEATURES)
     log.info(
         "snapshots_built",
         extra={"rows": len(snapshots), "tickets": int(outcomes.shape[0])},
@@ -227,6 +237,8 @@ def run_training(
         f"{outcomes['created_at'].max()}",
         "tickets": int(outcomes.shape[0]),
         "censored_tickets": int(outcomes["stalled"].isna().sum()),
+        "label": label,
+        "sla_desk": desk.name if desk is not None else "none",
     }
     bundle.card = {"params": params, "summary": summary, "quality": quality}
     table = results_table(per_cutoff, scorers=SCORERS, k=k)

@@ -16,7 +16,9 @@ class EscalationOut(BaseModel):
     rank: int = Field(ge=1)
     ticket_id: str
     flag: Literal["red", "amber", "green"]
-    rule: str | None = Field(description="The SLA rule that fired, if any.")
+    rule: str | None = Field(
+        description="The SLA floor that placed it: sla_breached or sla_nearly_due."
+    )
     why: str = Field(description="The rule or score that placed the ticket.")
     probability: float | None
     risk_band: Literal["low", "medium", "high"] | None
@@ -30,6 +32,15 @@ class EscalationOut(BaseModel):
     age_hours: float
     hours_since_agent_action: float
     handoffs: int
+    sla_next_due: datetime | None = Field(
+        description="Nearest due instant of a running SLA clock."
+    )
+    sla_breached_since: datetime | None = Field(
+        description="When the first breached clock passed its due instant."
+    )
+    sla_clocks: dict[str, str] = Field(
+        description="State of each SLA target: none, running, paused, met, breached."
+    )
 
 
 class EscalationsOut(BaseModel):

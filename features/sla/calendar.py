@@ -10,9 +10,11 @@ time are ``searchsorted`` look-ups, scalar or vectorised.
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -89,6 +91,35 @@ class _Axis:
         # Before the first interval the count is the first interval's start.
         return np.where(idx < 0, self.cum_start[0], value).astype(np.int64)
 
+    @cached_property
+    def lists(self) -> tuple[list[int], list[int], list[int], list[int]]:
+        """The arrays as Python lists, for one-instant look-ups without numpy."""
+        return (
+            self.starts.tolist(),
+            self.ends.tolist(),
+            self.cum_start.tolist(),
+            self.cum_end.tolist(),
+        )
+
+    def cumulative_one(self, t: int) -> int:
+        """Business seconds from the anchor to one instant (see cumulative)."""
+        starts, ends, cum_start, _ = self.lists
+        if not starts:
+            return 0
+        i = bisect_right(starts, t) - 1
+        if i < 0:
+            return cum_start[0]
+        return cum_start[i] + min(t, ends[i]) - starts[i]
+
+    def add_one(self, start: int, seconds: int) -> int | None:
+        """One instant plus business seconds; None when past the built range."""
+        starts, _, cum_start, cum_end = self.lists
+        goal = self.cumulative_one(start) + seconds
+        if not cum_end or goal > cum_end[-1]:
+            return None
+        i = bisect_left(cum_end, goal)
+        return max(starts[i] + goal - cum_start[i], start)
+
 
 class BusinessCalendar:
     """Opening hours, holidays and a zone: the business-time axis of SLA clocks.
@@ -138,6 +169,7 @@ class BusinessCalendar:
         self._anchor = 0
         self._axis = _Axis.empty()
         self._lock = threading.Lock()
+        self._covered = (0, -1)
         self._public_years: dict[int, set[date]] = {}
 
     def __repr__(self) -> str:
@@ -217,6 +249,15 @@ class BusinessCalendar:
             return self._axis
 
     def _ensure(self, lo: int, hi: int) -> _Axis:
+        # Ranges already asked for stay covered: the axis only grows.
+        covered_lo, covered_hi = self._covered
+        if covered_lo <= lo and hi <= covered_hi:
+            return self._axis
+        axis = self._ensure_range(lo, hi)
+        self._covered = (min(lo, covered_lo), max(hi, covered_hi))
+        return axis
+
+    def _ensure_range(self, lo: int, hi: int) -> _Axis:
         # One spare day on each side covers any offset of the zone.
         lo_day = datetime.fromtimestamp(lo, tz=self.zone).date() - timedelta(days=1)
         hi_day = datetime.fromtimestamp(hi, tz=self.zone).date() + timedelta(days=1)
@@ -255,6 +296,9 @@ class BusinessCalendar:
 
         Negative when ``end`` is before ``start``.
         """
+        if isinstance(start, int) and isinstance(end, int):
+            axis = self._ensure(min(start, end), max(start, end))
+            return np.int64(axis.cumulative_one(end) - axis.cumulative_one(start))
         start_arr = np.asarray(start, dtype=np.int64)
         end_arr = np.asarray(end, dtype=np.int64)
         both = np.concatenate([start_arr.ravel(), end_arr.ravel()])
@@ -282,6 +326,10 @@ class BusinessCalendar:
             returns that close, not the next opening. Adding zero returns the
             start itself.
         """
+        if isinstance(start, int) and isinstance(seconds, int) and seconds >= 0:
+            due = self._ensure(start, start).add_one(start, seconds)
+            if due is not None:
+                return np.int64(due)
         start_arr, secs = np.broadcast_arrays(
             np.asarray(start, dtype=np.int64), np.asarray(seconds, dtype=np.int64)
         )

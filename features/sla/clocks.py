@@ -232,7 +232,12 @@ def _ledger(
 
 
 def _evaluate(
-    calendar: BusinessCalendar, replay: _Replay, run: _Run, at: int
+    calendar: BusinessCalendar,
+    replay: _Replay,
+    run: _Run,
+    at: int,
+    *,
+    with_segments: bool = True,
 ) -> ClockResult:
     # Timeline of this clock: running stretches between the pauses.
     end = run.stop if run.stop is not None else at
@@ -243,7 +248,7 @@ def _evaluate(
     elapsed = sum(counted)
     stopped = run.stop is not None
     paused_now = run.stopped_paused if stopped else replay.paused_since is not None
-    segments = tuple(_ledger(calendar, run.start, end, pauses))
+    segments = tuple(_ledger(calendar, run.start, end, pauses)) if with_segments else ()
     target = run.target_seconds
     assert target is not None
 
@@ -354,6 +359,47 @@ def compute_clocks(
         merged=replay.merged,
         status=replay.status,
     )
+
+
+def clock_history(
+    *,
+    calendar: BusinessCalendar,
+    policy: SlaPolicy,
+    events: Iterable[SlaEvent],
+) -> list[tuple[int, dict[Target, ClockResult]]]:
+    """Replay a ticket once and report every clock after each event instant.
+
+    The same rules as :func:`compute_clocks`, in one pass: entry ``(t, clocks)``
+    equals ``compute_clocks(..., at=t)`` without the ledger segments. Open
+    clocks carry the snapshot that :func:`features.sla.batch.compute_clock_batch`
+    rolls forward to any instant before the next entry.
+
+    Returns
+    -------
+    list of (int, dict)
+        UTC epoch seconds of each distinct event instant, in order, and the
+        clock of every target as of that instant.
+    """
+    ordered = sorted(events, key=lambda e: to_epoch(e.at))
+    replay = _Replay(policy)
+    history: list[tuple[int, dict[Target, ClockResult]]] = []
+    for i, event in enumerate(ordered):
+        now = to_epoch(event.at)
+        replay.apply(event)
+        if i + 1 < len(ordered) and to_epoch(ordered[i + 1].at) == now:
+            continue
+        clocks: dict[Target, ClockResult] = {}
+        for target in TARGETS:
+            runs = replay.runs[target]
+            run = runs[-1] if runs else None
+            if replay.merged or run is None or run.target_seconds is None:
+                clocks[target] = ClockResult(target=target, state="none")
+            else:
+                clocks[target] = _evaluate(
+                    calendar, replay, run, now, with_segments=False
+                )
+        history.append((now, clocks))
+    return history
 
 
 def compute_clock(

@@ -49,7 +49,7 @@ def test_rolling_splits_whole_tickets_gap_and_censoring(
 
 
 def test_build_snapshots_drops_moments_after_breach(uci_events: pd.DataFrame) -> None:
-    snapshots = build_snapshots(uci_events)
+    snapshots, _ = build_snapshots(uci_events)
     breached = snapshots[snapshots["breached_at"].notna()]
 
     assert (breached["at"] < breached["breached_at"]).all()
