@@ -135,7 +135,7 @@ def _text(value: Any) -> str | None:
 
 def _engine_kind(row: Mapping[str, Any], response_kinds: frozenset[str]) -> str | None:
     kind = str(row["kind"])
-    if kind in response_kinds and row.get("actor_role") in ("agent", None, pd.NA):
+    if kind in response_kinds and _text(row.get("actor_role")) in ("agent", None):
         return "agent_reply"
     if kind in (EventKind.SLA_BREACHED, EventKind.POLICY_CHANGED):
         return None
