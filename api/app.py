@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.escalations.routes import router as escalations_router
+from api.events.routes import router as events_router
 from api.health.routes import router as health_router
 from api.risk.routes import router as risk_router
 from api.tickets.routes import router as tickets_router
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(health_router)
+    app.include_router(events_router)
     app.include_router(risk_router)
     app.include_router(escalations_router)
     app.include_router(tickets_router)

@@ -95,7 +95,8 @@ def conform_events(frame: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Sorted by ``ticket_id``, ``occurred_at``, ``seq``, with a fresh index.
+        Sorted by ``ticket_id``, ``occurred_at``, ``seq`` and ``event_id``, so
+        the order never depends on the order of arrival; a fresh index.
     """
     out = pd.DataFrame(index=frame.index)
     for column, dtype in EVENT_COLUMNS.items():
@@ -109,5 +110,7 @@ def conform_events(frame: pd.DataFrame) -> pd.DataFrame:
             out[column] = pd.to_datetime(values, utc=True).astype(dtype)
         else:
             out[column] = values.astype(dtype)
-    out = out.sort_values(["ticket_id", "occurred_at", "seq"], kind="stable")
+    out = out.sort_values(
+        ["ticket_id", "occurred_at", "seq", "event_id"], kind="stable"
+    )
     return out.reset_index(drop=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -73,24 +74,50 @@ imports_table = sa.Table(
     sa.Column("finished_at", UTCDateTime, nullable=False),
 )
 
+rejected_table = sa.Table(
+    "rejected_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("channel", sa.String(40), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("problems", sa.Text, nullable=False),
+)
+
 _INSERT_CHUNK = 5_000
 
 
 def make_engine(url: str) -> Engine:
     """Create an engine for ``url``; SQLite files get their folder made."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        from pathlib import Path
-
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     return sa.create_engine(url, future=True)
 
 
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
 def create_schema(engine: Engine) -> None:
-    """Create the store's tables where they do not exist yet."""
-    metadata.create_all(engine)
+    """Bring the store's schema to the newest Alembic revision.
+
+    A store made before migrations existed (tables, no ``alembic_version``)
+    is stamped with the first revision, which matches it, and then upgraded.
+    """
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        tables = set(sa.inspect(conn).get_table_names())
+        if "events" in tables and "alembic_version" not in tables:
+            command.stamp(config, "0001")
+        command.upgrade(config, "head")
 
 
 def _insert_ignoring_duplicates(engine: Engine) -> sa.sql.dml.Insert:
+    # Each dialect's own "on conflict do nothing"; the primary key decides.
     if engine.dialect.name == "postgresql":
         return postgresql.insert(events_table).on_conflict_do_nothing(
             index_elements=["event_id"]
@@ -112,6 +139,67 @@ def _records(frame: pd.DataFrame, ingested_at: datetime) -> Iterable[dict[str, A
         record["seq"] = int(record["seq"])
         record["ingested_at"] = ingested_at
         yield record
+
+
+def insert_events(conn: sa.Connection, frame: pd.DataFrame) -> set[str]:
+    """Insert canonical events inside an open transaction, skipping stored ones.
+
+    Returns
+    -------
+    set of str
+        The ``event_id`` of every event this call wrote; an id already in the
+        store (or earlier in ``frame``) is not written again.
+    """
+    statement = _insert_ignoring_duplicates(conn.engine).returning(
+        events_table.c.event_id
+    )
+    written: set[str] = set()
+    batch: list[dict[str, Any]] = []
+    for record in _records(conform_events(frame), datetime.now(UTC)):
+        batch.append(record)
+        if len(batch) >= _INSERT_CHUNK:
+            written.update(conn.execute(statement, batch).scalars())
+            batch = []
+    if batch:
+        written.update(conn.execute(statement, batch).scalars())
+    return written
+
+
+def ingest_live_events(
+    engine: Engine,
+    accepted: list[dict[str, Any]],
+    rejected: list[tuple[str, str]],
+) -> set[str]:
+    """Store live events and keep every refused payload, in one transaction.
+
+    Parameters
+    ----------
+    engine : Engine
+        The store.
+    accepted : list of dict
+        Validated events with the canonical fields and a store-wide
+        ``event_id``.
+    rejected : list of (str, str)
+        Each refused payload and the problems found, both as JSON text; kept
+        in ``rejected_events`` so that nothing a sender sent is lost.
+
+    Returns
+    -------
+    set of str
+        Ids of the events newly stored; the others were already there.
+    """
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        written = insert_events(conn, pd.DataFrame(accepted)) if accepted else set()
+        if rejected:
+            conn.execute(
+                rejected_table.insert(),
+                [
+                    {"received_at": now, "channel": "api", "payload": p, "problems": e}
+                    for p, e in rejected
+                ],
+            )
+    return written
 
 
 def write_events(
@@ -136,27 +224,16 @@ def write_events(
     int
         Number of events newly written.
     """
-    frame = conform_events(frame)
-    statement = _insert_ignoring_duplicates(engine)
-    now = datetime.now(UTC)
-    written = 0
     with engine.begin() as conn:
-        before = conn.execute(sa.select(sa.func.count()).select_from(events_table))
-        count_before = int(before.scalar_one())
-        batch: list[dict[str, Any]] = []
-        for record in _records(frame, now):
-            batch.append(record)
-            if len(batch) >= _INSERT_CHUNK:
-                conn.execute(statement, batch)
-                batch = []
-        if batch:
-            conn.execute(statement, batch)
-        after = conn.execute(sa.select(sa.func.count()).select_from(events_table))
-        written = int(after.scalar_one()) - count_before
+        written = len(insert_events(conn, frame))
         if import_record is not None:
             conn.execute(
                 imports_table.insert(),
-                {**import_record, "events_written": written, "finished_at": now},
+                {
+                    **import_record,
+                    "events_written": written,
+                    "finished_at": datetime.now(UTC),
+                },
             )
     return written
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from features.sla.clocks import compute_clocks
 from features.sla.model import TicketClocks
+from features.store import ingest_live_events
 from models.backlog import Backlog
 from models.escalation import RankReason, rank
 from models.reasons import Reason
@@ -148,6 +149,12 @@ class StallService:
             )
             for t, _ in tickets
         ], scorer.version
+
+    def ingest_events(
+        self, records: list[dict[str, Any]], rejected: list[tuple[str, str]]
+    ) -> set[str]:
+        """Store live events; return the ids newly written."""
+        return ingest_live_events(self.backlog.engine, records, rejected)
 
     def ticket_sla(self, ticket_id: str, *, at: datetime) -> TicketClocks:
         """Return every SLA clock of a stored ticket as of ``at``, with ledgers."""

@@ -9,11 +9,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from features.events import conform_events
+from stallwatch.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 UCI_FILE = REPO / "data" / "uci_incidents" / "incident_event_log.csv.gz"
+#: A moment inside the slice of the real log that the end-to-end tests use.
+REPLAY_MOMENT = "2016-03-16T09:00:00+00:00"
 
 EventMaker = Callable[..., dict[str, Any]]
 
@@ -94,3 +98,38 @@ def postgres_url() -> Iterator[str]:
     with admin.begin() as conn:
         conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def trained(
+    tmp_path_factory: pytest.TempPathFactory, uci_head: Path
+) -> Iterator[Settings]:
+    from stallwatch.cli import app
+
+    root = tmp_path_factory.mktemp("e2e")
+    env = {
+        "STALLWATCH_DATABASE_URL": f"sqlite:///{root / 'store.db'}",
+        "STALLWATCH_MODEL_DIR": str(root / "models"),
+        "STALLWATCH_MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
+        "MLFLOW_TRACKING_URI": "",
+    }
+    runner = CliRunner()
+    from stallwatch.settings import get_settings
+
+    get_settings.cache_clear()
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        first = runner.invoke(app, ["import", "uci", str(uci_head)])
+        again = runner.invoke(app, ["import", "uci", str(uci_head)])
+        trained = runner.invoke(app, ["train", "--gap-days", "1"])
+        settings = Settings()
+    get_settings.cache_clear()
+
+    assert first.exit_code == 0, first.output
+    assert "40000 rows" in first.output and "new)" in first.output
+    assert "(0 new)" in again.output
+    assert trained.exit_code == 0, trained.output
+    assert "PR-AUC, first moment" in trained.output
+    settings.now = pd.Timestamp(REPLAY_MOMENT).to_pydatetime()
+    yield settings

@@ -9,46 +9,9 @@ from typing import Any
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from stallwatch.settings import Settings
-
-MOMENT = "2016-03-16T09:00:00+00:00"
-
-
-@pytest.fixture(scope="module")
-def trained(
-    tmp_path_factory: pytest.TempPathFactory, uci_head: Path
-) -> Iterator[Settings]:
-    from stallwatch.cli import app
-
-    root = tmp_path_factory.mktemp("e2e")
-    env = {
-        "STALLWATCH_DATABASE_URL": f"sqlite:///{root / 'store.db'}",
-        "STALLWATCH_MODEL_DIR": str(root / "models"),
-        "STALLWATCH_MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
-        "MLFLOW_TRACKING_URI": "",
-    }
-    runner = CliRunner()
-    from stallwatch.settings import get_settings
-
-    get_settings.cache_clear()
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in env.items():
-            patch.setenv(key, value)
-        first = runner.invoke(app, ["import", "uci", str(uci_head)])
-        again = runner.invoke(app, ["import", "uci", str(uci_head)])
-        trained = runner.invoke(app, ["train", "--gap-days", "1"])
-        settings = Settings()
-    get_settings.cache_clear()
-
-    assert first.exit_code == 0, first.output
-    assert "40000 rows" in first.output and "new)" in first.output
-    assert "(0 new)" in again.output
-    assert trained.exit_code == 0, trained.output
-    assert "PR-AUC, first moment" in trained.output
-    settings.now = pd.Timestamp(MOMENT).to_pydatetime()
-    yield settings
+from tests.conftest import REPLAY_MOMENT as MOMENT
 
 
 @pytest.fixture(scope="module")

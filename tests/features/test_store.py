@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from sqlalchemy import text as sa_text
 
 from features.store import (
     count_events,
@@ -78,3 +79,23 @@ def test_write_events_rejects_naive_time(sqlite_url: str) -> None:
     ):
         conn.execute(events_table.insert(), row)
     assert count_events(engine) == 0
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_create_schema_migrations_match_the_tables(
+    store: str, request: pytest.FixtureRequest
+) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from features.store import metadata
+
+    engine = make_engine(request.getfixturevalue(store))
+    create_schema(engine)
+    create_schema(engine)
+
+    with engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+        version = conn.execute(sa_text("SELECT version_num FROM alembic_version"))
+        assert version.scalar_one() == "0001"
+    assert differences == []

@@ -1,0 +1,132 @@
+"""Live events from a CRM: idempotent, order-free, nothing lost; both stores."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from features.store import make_engine, read_events, rejected_table
+from stallwatch.settings import Settings
+
+STORES = [
+    pytest.param("sqlite_url", id="sqlite"),
+    pytest.param("postgres_url", id="postgresql", marks=pytest.mark.postgres),
+]
+FIELDS = (
+    *("kind", "actor", "actor_role", "requester", "group", "assignee", "status"),
+    *("priority", "channel", "category", "subcategory", "topic"),
+)
+
+
+def _payload(uci_events: pd.DataFrame, n_tickets: int) -> list[dict[str, Any]]:
+    tickets = uci_events["ticket_id"].drop_duplicates().iloc[100 : 100 + n_tickets]
+    rows = uci_events[uci_events["ticket_id"].isin(tickets)]
+    out = []
+    for row in rows.to_dict("records"):
+        event = {k: row[k] for k in FIELDS if not pd.isna(row[k])}
+        event |= {
+            "event_id": row["event_id"],
+            "ticket_id": row["ticket_id"],
+            "source": "crm",
+            "seq": int(row["seq"]),
+            "occurred_at": row["occurred_at"].isoformat(),
+        }
+        out.append(event)
+    return out
+
+
+@pytest.fixture
+def app_for(trained: Settings) -> Iterator[Any]:
+    from api.app import create_app
+
+    clients: list[TestClient] = []
+
+    def make(url: str) -> TestClient:
+        settings = trained.model_copy(update={"database_url": url})
+        client = TestClient(create_app(settings))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+def _store(url: str) -> pd.DataFrame:
+    return read_events(make_engine(url))
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_events_twice_and_shuffled_give_the_same_store_and_scores(
+    store: str,
+    request: pytest.FixtureRequest,
+    app_for: Any,
+    uci_events: pd.DataFrame,
+    rng: np.random.Generator,
+    tmp_path: Any,
+) -> None:
+    url = request.getfixturevalue(store)
+    reference_url = f"sqlite:///{tmp_path / 'reference.db'}"
+    events = _payload(uci_events, 25)
+    shuffled = [events[i] for i in rng.permutation(len(events))]
+
+    live, reference = app_for(url), app_for(reference_url)
+    first = live.post("/v1/events", json={"events": shuffled[: len(events) // 2]})
+    second = live.post("/v1/events", json={"events": shuffled})
+    again = live.post("/v1/events", json={"events": events})
+    once = reference.post("/v1/events", json={"events": events})
+
+    half = len(events) // 2
+    assert first.json()["stored"] == half
+    assert (second.json()["stored"], second.json()["duplicates"]) == (
+        len(events) - half,
+        half,
+    )
+    assert again.json()["duplicates"] == len(events)
+    assert once.json()["stored"] == len(events)
+    pd.testing.assert_frame_equal(_store(url), _store(reference_url))
+
+    tickets = [{"ticket_id": t} for t in sorted({e["ticket_id"] for e in events})]
+    body = {"tickets": tickets, "at": "2016-03-05T12:00:00Z"}
+    scores = live.post("/v1/risk-scores", json=body).json()["scores"]
+    expected = reference.post("/v1/risk-scores", json=body).json()["scores"]
+    assert scores == expected
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_events_bad_one_is_rejected_alone_and_kept(
+    store: str, request: pytest.FixtureRequest, app_for: Any, uci_events: pd.DataFrame
+) -> None:
+    url = request.getfixturevalue(store)
+    events = _payload(uci_events, 1)[:3]
+    bad = {"event_id": "x-1", "ticket_id": "T", "kind": "created", "priorty": "low"}
+
+    response = app_for(url).post("/v1/events", json={"events": [*events, bad]})
+
+    body = response.json()
+    assert response.status_code == 200
+    assert (body["stored"], body["rejected"]) == (3, 1)
+    result = body["results"][3]
+    assert (result["status"], result["event_id"]) == ("rejected", "x-1")
+    locs = [p["loc"] for p in result["problems"]]
+    assert ["body", "events", 3, "occurred_at"] in locs
+    assert ["body", "events", 3, "priorty"] in locs
+    with make_engine(url).connect() as conn:
+        kept = conn.execute(sa.select(rejected_table.c.payload)).scalars().all()
+    assert [json.loads(k) for k in kept] == [bad]
+    assert len(_store(url)) == 3
+
+
+def test_events_refuse_an_empty_batch(app_for: Any, sqlite_url: str) -> None:
+    response = app_for(sqlite_url).post("/v1/events", json={"events": []})
+
+    assert response.status_code == 422
+    assert response.json()["details"][0]["loc"] == ["body", "events"]
