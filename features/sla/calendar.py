@@ -169,7 +169,7 @@ class BusinessCalendar:
         self._anchor = 0
         self._axis = _Axis.empty()
         self._lock = threading.Lock()
-        self._covered = (0, -1)
+        self._covered: tuple[int, int] | None = None
         self._public_years: dict[int, set[date]] = {}
 
     def __repr__(self) -> str:
@@ -250,11 +250,13 @@ class BusinessCalendar:
 
     def _ensure(self, lo: int, hi: int) -> _Axis:
         # Ranges already asked for stay covered: the axis only grows.
-        covered_lo, covered_hi = self._covered
-        if covered_lo <= lo and hi <= covered_hi:
+        covered = self._covered
+        if covered is not None and covered[0] <= lo and hi <= covered[1]:
             return self._axis
         axis = self._ensure_range(lo, hi)
-        self._covered = (min(lo, covered_lo), max(hi, covered_hi))
+        self._covered = (
+            (lo, hi) if covered is None else (min(lo, covered[0]), max(hi, covered[1]))
+        )
         return axis
 
     def _ensure_range(self, lo: int, hi: int) -> _Axis:
