@@ -63,46 +63,53 @@ def main() -> None:
 
 @app.command("import")
 def import_log(
-    source: Annotated[str, typer.Argument(help="Source format; for now: uci.")] = "uci",
+    source: Annotated[
+        str, typer.Argument(help="uci, helpdesk, bpi2013, boston311 or mapped.")
+    ] = "uci",
     path: Annotated[Path, typer.Argument(help="The file.")] = BUNDLED_UCI,
+    mapping: Annotated[
+        Path | None, typer.Option(help="Mapping file (YAML), for 'mapped'.")
+    ] = None,
     source_timezone: Annotated[
-        str, typer.Option(help="IANA zone of the file's times.")
-    ] = "UTC",
+        str | None, typer.Option(help="IANA zone of the file's wall-clock times.")
+    ] = None,
     database_url: Database = None,
 ) -> None:
     """Validate a ticket log and add its events to the store, all or nothing."""
-    from features.importers.problems import ImportValidationError, file_sha256
-    from features.importers.uci import load_uci
-    from features.store import create_schema, make_engine, write_events
+    from rich.progress import Progress
 
-    if source != "uci":
-        raise typer.BadParameter(f"unknown source {source!r}; expected one of: uci")
+    from features.importers.mapping import MappingError
+    from features.importers.problems import ImportValidationError
+    from features.store import make_engine
+    from stallwatch.importing import SOURCES, import_builtin, import_mapped
+
+    if source not in SOURCES:
+        raise typer.BadParameter(
+            f"unknown source {source!r}; expected one of: {', '.join(SOURCES)}"
+        )
     if not path.exists():
         raise typer.BadParameter(f"{path} does not exist")
-    started = time.perf_counter()
+    if source == "mapped" and mapping is None:
+        raise typer.BadParameter("'mapped' needs --mapping FILE")
+    engine = make_engine(database_url or get_settings().database_url)
     try:
-        loaded = load_uci(path, source_timezone=source_timezone)
-    except ImportValidationError as exc:
+        if mapping is not None:
+            with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
+                task = bar.add_task(f"checking {path.name}", total=None)
+                summary = import_mapped(
+                    engine,
+                    path,
+                    mapping,
+                    progress=lambda rows: bar.advance(task, rows),
+                )
+        else:
+            summary = import_builtin(
+                engine, source, path, source_timezone=source_timezone
+            )
+    except (ImportValidationError, MappingError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=2) from exc
-    engine = make_engine(database_url or get_settings().database_url)
-    create_schema(engine)
-    written = write_events(
-        engine,
-        loaded.events,
-        import_record={
-            "source": source,
-            "file_name": path.name,
-            "file_sha256": file_sha256(path),
-            "rows_read": loaded.rows_read,
-            "events_seen": len(loaded.events),
-        },
-    )
-    typer.echo(
-        f"imported {path.name}: {loaded.rows_read} rows, {loaded.tickets} tickets, "
-        f"{len(loaded.events)} events ({written} new) "
-        f"in {time.perf_counter() - started:.1f} s"
-    )
+    typer.echo(summary.describe(path.name))
 
 
 @app.command()
@@ -227,7 +234,7 @@ def demo(
 ) -> None:
     """Import the bundled real log, train, score, and serve it as of a replay moment."""
     started = time.perf_counter()
-    import_log(source="uci", path=BUNDLED_UCI, source_timezone="UTC")
+    import_log(source="uci", path=BUNDLED_UCI, mapping=None, source_timezone="UTC")
     train(k=50, gap_days=7, known_at=at, label="source", sla_features=True)
     score(at=at, limit=10)
     typer.echo(f"demo pipeline finished in {time.perf_counter() - started:.0f} s")
