@@ -109,6 +109,21 @@ def _reopens(row: Row) -> str:
     return f"reopened {_plural(_number(row['reopens']), 'time')}"
 
 
+def _sla(row: Row) -> str:
+    breached = _number(row.get("sla_breached_clocks"))
+    if breached >= 1:
+        return f"{_plural(breached, 'SLA clock')} already breached"
+    shares = {
+        name: _number(row.get(f"sla_{name}_used"))
+        for name in ("first_response", "next_response", "resolution")
+    }
+    known = {k: v for k, v in shares.items() if not math.isnan(v)}
+    if not known:
+        return "no SLA clock running"
+    name, share = max(known.items(), key=lambda item: item[1])
+    return f"{share:.0%} of the {name.replace('_', '-')} target used"
+
+
 def _clock(row: Row) -> str:
     return f"scored at {int(_number(row['hour_of_day'])):02d}:00 UTC"
 
@@ -142,7 +157,19 @@ FAMILIES = (
     ),
     Family("age", ("age_hours", "hours_status_new", "hours_status_open"), _age),
     Family("status", ("status", "hours_in_current_status"), _status),
-    Family("topic", ("category", "subcategory", "topic"), _topic),
+    Family("topic", ("category", "subcategory", "topic", "topic_text_*"), _topic),
+    Family(
+        "sla",
+        (
+            "sla_first_response_used",
+            "sla_next_response_used",
+            "sla_resolution_used",
+            "sla_minutes_to_due",
+            "sla_breached_clocks",
+            "sla_paused",
+        ),
+        _sla,
+    ),
     Family("group", ("group", "group_load", "has_assignee"), _group),
     Family("people", ("distinct_people",), _people),
     Family("priority", ("priority", "priority_rank", "priority_changes"), _priority),
@@ -181,7 +208,12 @@ def explain(
     weight = dict(zip(features, contributions.tolist(), strict=True))
     scored = []
     for family in FAMILIES:
-        total = sum(weight.get(name, 0.0) for name in family.features)
+        total = sum(
+            value
+            for name, value in weight.items()
+            if name in family.features
+            or any(p.endswith("*") and name.startswith(p[:-1]) for p in family.features)
+        )
         if total > 0:
             scored.append((total, family))
     scored.sort(key=lambda pair: -pair[0])

@@ -16,8 +16,10 @@ import joblib
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from sklearn.pipeline import Pipeline
 
 from training.learners import as_matrix
+from training.text import add_text_features
 
 BUNDLE_FILE = "bundle.joblib"
 HASH_FILE = "bundle.sha256"
@@ -41,6 +43,7 @@ class ModelBundle:
     calibration_y: np.ndarray
     band_thresholds: dict[str, float]
     card: dict[str, Any] = field(default_factory=dict)
+    text: Pipeline | None = None
 
     @property
     def features(self) -> list[str]:
@@ -49,6 +52,7 @@ class ModelBundle:
 
     def matrix(self, rows: pd.DataFrame) -> pd.DataFrame:
         """Return ``rows`` as the booster's input, categories fixed to training's."""
+        rows = add_text_features(rows, self.text)
         return as_matrix(rows, self.categorical, self.numeric)
 
     def raw_score(self, rows: pd.DataFrame) -> np.ndarray:

@@ -30,6 +30,7 @@ from training.learners import (
 from training.metrics import brier, evaluate_scores, expected_calibration_error
 from training.report import model_card, results_table
 from training.split import DEFAULT_GAP, Split, final_split, rolling_splits
+from training.text import add_text_features, fit_topic_text, text_columns
 
 log = logging.getLogger("stallwatch.training")
 
@@ -81,6 +82,13 @@ def evaluate_split(
             "some of each (use a smaller gap or a longer history)"
         )
     levels = category_levels(train, CATEGORICAL_FEATURES)
+
+    # Topic text: fitted on the training tickets, applied to every row.
+    text = fit_topic_text(train)
+    train, validation, test = (
+        add_text_features(part, text) for part in (train, validation, test)
+    )
+    numeric = [*numeric, *text_columns(text)]
     without_load = [n for n in numeric if n not in LOAD_FEATURES]
 
     scores: dict[str, np.ndarray] = {}
@@ -141,6 +149,10 @@ def fit_served_model(
     train = _labelled(_rows(snapshots, train_ids), None)
     validation = _labelled(_rows(snapshots, val_ids), None)
     levels = category_levels(train, CATEGORICAL_FEATURES)
+    text = fit_topic_text(train)
+    train = add_text_features(train, text)
+    validation = add_text_features(validation, text)
+    numeric = [*numeric, *text_columns(text)]
     booster = fit_lightgbm(train, validation, levels=levels, numeric=numeric)
 
     # Isotonic calibration on the held-out, later tickets.
@@ -163,6 +175,7 @@ def fit_served_model(
             "high": float(np.quantile(calibrated, 0.9)),
             "medium": float(np.quantile(calibrated, 0.7)),
         },
+        text=text,
     )
     quality = {
         "validation_rows": float(len(validation)),
