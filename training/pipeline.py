@@ -64,6 +64,18 @@ def _labelled(rows: pd.DataFrame, known_at: pd.Timestamp | None) -> pd.DataFrame
     return rows
 
 
+def _unlearnable(train: pd.DataFrame, validation: pd.DataFrame) -> str | None:
+    """Say why a classifier cannot be fitted on these rows, or None if it can."""
+    for name, rows in (("training", train), ("validation", validation)):
+        classes = rows["stalled"].nunique() if not rows.empty else 0
+        if classes < 2:
+            return (
+                f"{len(rows)} {name} moments with {classes} outcome class(es): "
+                "too few finished tickets before the cut-off to learn from"
+            )
+    return None
+
+
 def evaluate_split(
     snapshots: pd.DataFrame,
     split: Split,
@@ -75,12 +87,14 @@ def evaluate_split(
     train = _labelled(_rows(snapshots, split.train), split.known_at)
     validation = _labelled(_rows(snapshots, split.validation), split.known_at)
     test = _labelled(_rows(snapshots, split.test), None)
-    if train.empty or validation.empty or test.empty:
-        raise InsufficientHistoryError(
-            f"cut-off {split.cutoff.isoformat()}: {len(train)} training, "
-            f"{len(validation)} validation and {len(test)} test rows; expected "
-            "some of each (use a smaller gap or a longer history)"
+    problem = _unlearnable(train, validation)
+    if problem is not None or test.empty:
+        reason = problem or "no test ticket with a known outcome"
+        log.warning(
+            "cutoff_skipped",
+            extra={"cutoff": split.cutoff.isoformat(), "reason": reason},
         )
+        return {**split.describe(), "skipped": reason}
     levels = category_levels(train, CATEGORICAL_FEATURES)
 
     # Topic text: fitted on the training tickets, applied to every row.
@@ -148,6 +162,9 @@ def fit_served_model(
     train_ids, val_ids = final_split(outcomes)
     train = _labelled(_rows(snapshots, train_ids), None)
     validation = _labelled(_rows(snapshots, val_ids), None)
+    problem = _unlearnable(train, validation)
+    if problem is not None:
+        raise InsufficientHistoryError(f"the served model: {problem}")
     levels = category_levels(train, CATEGORICAL_FEATURES)
     text = fit_topic_text(train)
     train = add_text_features(train, text)

@@ -23,7 +23,16 @@ _METRICS = (
 
 
 def _cell(values: pd.Series) -> str:
+    values = values.dropna()
+    if values.empty:
+        return "n/a"
     return f"{values.mean():.3f} ± {values.std(ddof=0):.3f}"
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    if name not in frame.columns:
+        return pd.Series(dtype=float)
+    return frame[name].astype(float)
 
 
 def results_table(
@@ -31,17 +40,19 @@ def results_table(
 ) -> str:
     """Render mean ± spread over the cut-offs, then each cut-off, as Markdown."""
     frame = pd.DataFrame(per_cutoff)
+    evaluated = len(frame) - int(frame.get("skipped", pd.Series()).notna().sum())
     lines = [
-        f"Mean ± standard deviation over {len(frame)} rolling cut-offs, k = {k}.",
+        f"Mean ± standard deviation over {evaluated} of {len(frame)} rolling "
+        f"cut-offs, k = {k}.",
         "",
         "| metric | " + " | ".join(scorers) + " |",
         "|---|" + "---|" * len(scorers),
     ]
     for key, label in _METRICS:
         label = label.replace("@k", f"@{k}")
-        cells = [_cell(frame[f"{s}.{key}"].astype(float)) for s in scorers]
+        cells = [_cell(_column(frame, f"{s}.{key}")) for s in scorers]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    prevalence = _cell(frame[f"{scorers[0]}.first_prevalence"].astype(float))
+    prevalence = _cell(_column(frame, f"{scorers[0]}.first_prevalence"))
     lines += ["", f"Stall rate at the first moment of test tickets: {prevalence}.", ""]
 
     lines += [
@@ -51,6 +62,15 @@ def results_table(
         "|---|---|---|" + "---|" * len(scorers),
     ]
     for row in per_cutoff:
+        if row.get("skipped"):
+            cells = ["skipped"] * len(scorers)
+            lines.append(
+                f"| {row['cutoff'][:10]} .. {row['test_end'][:10]} "
+                f"| {row['test_tickets']} | {row['train_tickets']} | "
+                + " | ".join(cells)
+                + " |"
+            )
+            continue
         cells = [f"{row[f'{s}.first_pr_auc']:.3f}" for s in scorers]
         lines.append(
             f"| {row['cutoff'][:10]} .. {row['test_end'][:10]} "
@@ -58,6 +78,10 @@ def results_table(
             + " | ".join(cells)
             + " |"
         )
+    skipped = [r for r in per_cutoff if r.get("skipped")]
+    if skipped:
+        lines.append("")
+        lines += [f"Skipped {r['cutoff'][:10]}: {r['skipped']}." for r in skipped]
     return "\n".join(lines) + "\n"
 
 

@@ -55,3 +55,37 @@ def test_build_snapshots_drops_moments_after_breach(uci_events: pd.DataFrame) ->
     assert (breached["at"] < breached["breached_at"]).all()
     assert not snapshots["done"].any()
     assert snapshots.groupby("ticket_id")["first_moment"].sum().eq(1).all()
+
+
+def test_unlearnable_names_the_single_class() -> None:
+    from training.pipeline import _unlearnable
+
+    one_class = pd.DataFrame({"stalled": [True, True, True]})
+    both = pd.DataFrame({"stalled": [True, False]})
+
+    assert _unlearnable(both, both) is None
+    reason = _unlearnable(one_class, both)
+    assert reason is not None
+    assert reason.startswith("3 training moments with 1 outcome class(es)")
+
+
+def test_results_table_marks_skipped_cutoffs() -> None:
+    from training.report import results_table
+
+    kept = {
+        "cutoff": "2024-02-01T00:00:00",
+        "test_end": "2024-03-01T00:00:00",
+        "test_tickets": 10,
+        "train_tickets": 40,
+        "m.first_pr_auc": 0.5,
+        "m.first_prevalence": 0.2,
+    }
+    skipped = {**kept, "cutoff": "2024-01-01T00:00:00", "skipped": "no outcomes"}
+    skipped = {k: v for k, v in skipped.items() if not k.startswith("m.")}
+
+    table = results_table([skipped, kept], scorers=("m",), k=5)
+
+    assert "over 1 of 2 rolling cut-offs" in table
+    assert "| PR-AUC, first moment | 0.500 ± 0.000 |" in table
+    assert "| ROC-AUC, first moment | n/a |" in table
+    assert "Skipped 2024-01-01: no outcomes." in table
