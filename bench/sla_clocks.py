@@ -5,18 +5,15 @@ first resolved), then replicated with new ticket ids and times shifted by
 whole weeks until it holds the asked number of tickets, so the data keeps its
 real shape. Two steps are timed, as the service runs them: the one replay of
 every ticket (once per store change) and the roll-forward of every open clock
-to "now" (every request). Writes ``docs/benchmarks.md``.
+to "now" (every request).
 
-Run: ``.venv/bin/python bench/sla_clocks.py [--tickets 100000] [--repeat 5]``
+Run through ``bench/run.py``, which writes ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
 
-import argparse
-import platform
 import statistics
 import time
-from datetime import UTC, datetime
 
 import pandas as pd
 
@@ -24,7 +21,7 @@ from features.importers.uci import load_uci
 from features.sla.desk import load_desk_file
 from features.sla.table import clock_history_frame, clocks_at
 from stallwatch.cli import BUNDLED_UCI
-from stallwatch.settings import REPO_ROOT, Settings
+from stallwatch.settings import Settings
 
 
 def open_backlog(n_tickets: int) -> pd.DataFrame:
@@ -48,15 +45,10 @@ def open_backlog(n_tickets: int) -> pd.DataFrame:
     return backlog[backlog["ticket_id"].isin(keep)].reset_index(drop=True)
 
 
-def main() -> None:
-    """Time the replay and the roll-forward, and write the report."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--tickets", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
-
+def run(*, tickets: int, repeat: int) -> list[str]:
+    """Time the replay and the roll-forward; return the report's lines."""
     desk = load_desk_file(Settings().sla_desk)
-    events = open_backlog(args.tickets)
+    events = open_backlog(tickets)
     n_tickets = events["ticket_id"].nunique()
     now = events["occurred_at"].max() + pd.Timedelta(hours=1)
     moments = pd.DataFrame({"ticket_id": events["ticket_id"].unique(), "at": now})
@@ -66,20 +58,12 @@ def main() -> None:
     replay = time.perf_counter() - started
 
     rolls = []
-    for _ in range(args.repeat):
+    for _ in range(repeat):
         started = time.perf_counter()
         clocks = clocks_at(history, calendars, moments)
         rolls.append(time.perf_counter() - started)
     states = clocks["state"].value_counts().to_dict()
-
-    lines = [
-        "# Benchmarks",
-        "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on "
-        f"{platform.machine()}, Python {platform.python_version()}, "
-        f"{platform.system()}; reproduce with `.venv/bin/python "
-        f"bench/sla_clocks.py --tickets {args.tickets}`.",
-        "",
+    return [
         "## SLA clocks of the open backlog",
         "",
         f"{n_tickets:,} open tickets ({len(events):,} events) of the real UCI "
@@ -95,15 +79,8 @@ def main() -> None:
         f"| roll every open clock forward to now ({len(clocks):,} clocks) "
         f"| every ranking | median {statistics.median(rolls) * 1000:.0f} ms "
         f"(min {min(rolls) * 1000:.0f}, max {max(rolls) * 1000:.0f}, "
-        f"{args.repeat} runs) |",
+        f"{repeat} runs) |",
         "",
         f"Clock states at now: {states}.",
         "",
     ]
-    target = REPO_ROOT / "docs" / "benchmarks.md"
-    target.write_text("\n".join(lines))
-    print("\n".join(lines))
-
-
-if __name__ == "__main__":
-    main()
