@@ -21,6 +21,7 @@ from features.events import DONE_STATUSES, PRIORITIES, ActorRole, EventKind, Sta
 #: Ticket attributes carried forward from the latest event that set them.
 STATE_COLUMNS = (
     "requester",
+    "customer_tier",
     "group",
     "assignee",
     "status",

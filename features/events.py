@@ -67,6 +67,7 @@ EVENT_COLUMNS: dict[str, str] = {
     "actor": "string",
     "actor_role": "string",
     "requester": "string",
+    "customer_tier": "string",
     "group": "string",
     "assignee": "string",
     "status": "string",

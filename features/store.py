@@ -50,6 +50,7 @@ events_table = sa.Table(
     sa.Column("actor", sa.String(200)),
     sa.Column("actor_role", sa.String(20)),
     sa.Column("requester", sa.String(200)),
+    sa.Column("customer_tier", sa.String(60)),
     sa.Column("group", sa.String(200)),
     sa.Column("assignee", sa.String(200)),
     sa.Column("status", sa.String(60)),

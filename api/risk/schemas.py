@@ -35,6 +35,7 @@ class EventIn(BaseModel):
     actor: str | None = Text
     actor_role: ActorRole | None = None
     requester: str | None = Text
+    customer_tier: str | None = Field(default=None, max_length=60)
     group: str | None = Text
     assignee: str | None = Text
     status: Status | None = None

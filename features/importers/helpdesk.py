@@ -88,8 +88,8 @@ PRIORITY_MAP = {
 }
 
 #: Source column feeding each canonical state column. ``group`` is the
-#: workgroup plus the support level reached (see :func:`_state`); ``topic``
-#: keeps the service level, which no matchable column can hold (see
+#: workgroup plus the support level reached (see :func:`_state`); the service
+#: level is the customer tier that SLA policies may match on (see
 #: ``features/sla/desks/helpdesk.yaml``). ``responsible_section`` and
 #: ``support_section`` never change within a case and are not kept.
 STATE_COLUMNS = {
@@ -222,7 +222,7 @@ def _state(rows: pd.DataFrame) -> pd.DataFrame:
             "actor": rows["Resource"],
             "status": _status_after(rows),
             "priority": rows["seriousness_2"].map(PRIORITY_MAP),
-            "topic": "service level " + rows["service_level"],
+            "customer_tier": rows["service_level"],
             "line": rows["line"],
         }
     )

@@ -27,6 +27,7 @@ OPTIONAL_FIELDS = (
     "actor",
     "actor_role",
     "requester",
+    "customer_tier",
     "group",
     "assignee",
     "status",

@@ -15,8 +15,9 @@ agent's response::
         - {name: all, match: {}, resolution_minutes: 4320}
 
 A ticket's clocks use the calendar version in force when it was created, and
-the policy that its priority, category, channel and group select; when one of
-those changes, the newly selected policy applies from each clock's start.
+the policy that its priority, category, channel, group and customer tier
+select; when one of those changes, the newly selected policy applies from each
+clock's start.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from features.sla.validation import (
 )
 
 _DESK_FIELDS = {"name", "response_kinds", "calendars", "policies"}
-_MATCHED = ("priority", "category", "channel", "group")
+_MATCHED = ("priority", "category", "channel", "group", "customer_tier")
 
 
 @dataclass(frozen=True)
@@ -101,10 +102,16 @@ class SlaDesk:
             ``agent_reply``; a status is passed on only where it changes; a
             change of the selected policy becomes a ``policy_changed``.
         """
-        policy = self.policy_for(records[0])
+        # Attributes carry forward: an event that omits one keeps the last value.
+        state: dict[str, Any] = {}
+        for key in _MATCHED:
+            state[key] = _text(records[0].get(key))
+        policy = self.policy_for(state)
         current, status = policy, None
         out: list[SlaEvent] = []
         for i, row in enumerate(records):
+            for key in _MATCHED:
+                state[key] = _text(row.get(key)) or state[key]
             at = pd.Timestamp(row["occurred_at"]).to_pydatetime()
             kind = "created" if i == 0 else _engine_kind(row, self.response_kinds)
             new_status = _text(row.get("status"))
@@ -116,7 +123,7 @@ class SlaDesk:
                 out.append(SlaEvent(at=at, kind=kind, status=carried))
             elif carried is not None:
                 out.append(SlaEvent(at=at, kind="status_changed", status=carried))
-            selected = self.policy_for(row)
+            selected = self.policy_for(state)
             if i > 0 and selected != current:
                 fields = {
                     k: (sorted(v) if isinstance(v, frozenset) else v)

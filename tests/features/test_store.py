@@ -97,5 +97,36 @@ def test_create_schema_migrations_match_the_tables(
     with engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), metadata)
         version = conn.execute(sa_text("SELECT version_num FROM alembic_version"))
-        assert version.scalar_one() == "0001"
+        assert version.scalar_one() == "0002"
     assert differences == []
+
+
+def test_create_schema_upgrades_a_store_of_the_first_revision(
+    sqlite_url: str, uci_events: pd.DataFrame
+) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from features.store import MIGRATIONS
+
+    engine = make_engine(sqlite_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        conn.execute(
+            sa_text(
+                "INSERT INTO events (event_id, source, ticket_id, seq, occurred_at,"
+                " kind, ingested_at) VALUES ('old:1', 'old', 'T1', 0,"
+                " '2016-03-01 10:00:00', 'created', '2016-03-01 10:00:00')"
+            )
+        )
+
+    create_schema(engine)
+    write_events(engine, uci_events.head(10).assign(customer_tier="gold"))
+
+    events = read_events(engine)
+    assert len(events) == 11
+    assert events.loc[events["event_id"] == "old:1", "customer_tier"].isna().all()
+    assert (events.loc[events["event_id"] != "old:1", "customer_tier"] == "gold").all()

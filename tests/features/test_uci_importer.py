@@ -101,3 +101,27 @@ def test_load_uci_refuses_unreadable_files(
 def test_load_uci_refuses_unknown_zone(uci_head: Path) -> None:
     with pytest.raises(ImportValidationError, match=r"'Mars/Base'.*IANA"):
         load_uci(uci_head, source_timezone="Mars/Base")
+
+
+def test_import_refused_leaves_the_store_unchanged(
+    uci_head: Path, tmp_path: Path
+) -> None:
+    import sqlalchemy as sa
+
+    from features.store import count_events, imports_table, make_engine
+    from stallwatch.importing import import_builtin
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    first = import_builtin(engine, "uci", uci_head, source_timezone=None)
+    lines = uci_head.read_text().splitlines()
+    lines[999] = lines[999].replace("/2016 ", "/20x6 ", 1)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join([*lines[:-1], lines[-1][:40]]) + "\n")
+
+    with pytest.raises(ImportValidationError, match=r"line 1000.*\n.*line 40001"):
+        import_builtin(engine, "uci", bad, source_timezone=None)
+
+    with engine.connect() as conn:
+        imports = conn.execute(sa.select(sa.func.count()).select_from(imports_table))
+        assert imports.scalar_one() == 1
+    assert count_events(engine) == first.written

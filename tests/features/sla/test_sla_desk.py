@@ -33,6 +33,8 @@ DESK = {
         "policies": [
             {"name": "urgent", "match": {"priority": "critical"},
              "resolution_minutes": 60},
+            {"name": "gold", "match": {"customer_tier": "gold"},
+             "resolution_minutes": 240},
             {"name": "default", "match": {}, "resolution_minutes": 600},
         ],
     },
@@ -103,3 +105,17 @@ def test_load_desk_lists_every_bad_field() -> None:
     fields = [issue.field for issue in caught.value.issues]
     assert "calendars[0].effective_from" in fields
     assert any(f.startswith("policies.policies[0].resolution_minutes") for f in fields)
+
+
+def test_desk_customer_tier_selects_and_carries_forward() -> None:
+    desk = load_desk(DESK)
+    records = [
+        _event("2024-06-03T08:00Z", "created", customer_tier="gold"),
+        # A later event that omits the tier keeps it: no policy change.
+        _event("2024-06-03T09:00Z", "internal_note", customer_tier=None),
+    ]
+
+    policy, events = desk.sla_events(records)
+
+    assert policy.name == "gold"
+    assert "policy_changed" not in [e.kind for e in events]
