@@ -79,6 +79,14 @@ EVENT_COLUMNS: dict[str, str] = {
 }
 
 
+#: The status an event of these kinds leaves the ticket in, when it names none.
+_STATUS_OF_KIND = {
+    "resolved": Status.RESOLVED.value,
+    "closed": Status.CLOSED.value,
+    "reopened": Status.OPEN.value,
+}
+
+
 def empty_events() -> pd.DataFrame:
     """Return an event frame with no rows and the canonical columns."""
     return conform_events(pd.DataFrame({c: [] for c in EVENT_COLUMNS}))
@@ -111,6 +119,10 @@ def conform_events(frame: pd.DataFrame) -> pd.DataFrame:
             out[column] = pd.to_datetime(values, utc=True).astype(dtype)
         else:
             out[column] = values.astype(dtype)
+    # A resolve, close or reopen changes the status even when none is given.
+    for kind, status in _STATUS_OF_KIND.items():
+        implied = (out["kind"] == kind).fillna(False) & out["status"].isna()
+        out.loc[implied, "status"] = status
     out = out.sort_values(
         ["ticket_id", "occurred_at", "seq", "event_id"], kind="stable"
     )

@@ -166,11 +166,34 @@ def insert_events(conn: sa.Connection, frame: pd.DataFrame) -> set[str]:
     return written
 
 
+#: Columns that must agree for a resent event to count as the same event.
+_IDENTITY = [c for c in EVENT_COLUMNS if c not in ("event_id", "source", "seq")]
+
+
+def differing_events(conn: sa.Connection, sent: pd.DataFrame) -> set[str]:
+    """Return ids of ``sent`` events stored earlier with other content."""
+    if sent.empty:
+        return set()
+    ids = sent["event_id"].tolist()
+    columns = [events_table.c[name] for name in EVENT_COLUMNS]
+    stored = pd.DataFrame(
+        conn.execute(sa.select(*columns).where(events_table.c.event_id.in_(ids))).all(),
+        columns=list(EVENT_COLUMNS),
+    )
+    if stored.empty:
+        return set()
+    stored = conform_events(stored).set_index("event_id")[_IDENTITY]
+    mine = sent.set_index("event_id").loc[stored.index, _IDENTITY]
+    equal = (mine.astype(str) == stored.astype(str)) & mine.notna() & stored.notna()
+    same = (equal | (mine.isna() & stored.isna())).all(axis=1)
+    return set(same.index[~same.to_numpy()])
+
+
 def ingest_live_events(
     engine: Engine,
     accepted: list[dict[str, Any]],
     rejected: list[tuple[str, str]],
-) -> set[str]:
+) -> tuple[set[str], set[str]]:
     """Store live events and keep every refused payload, in one transaction.
 
     Parameters
@@ -186,12 +209,19 @@ def ingest_live_events(
 
     Returns
     -------
-    set of str
-        Ids of the events newly stored; the others were already there.
+    written : set of str
+        Ids of the events newly stored.
+    conflicting : set of str
+        Ids already stored with other content; the stored event is kept.
     """
     now = datetime.now(UTC)
     with engine.begin() as conn:
-        written = insert_events(conn, pd.DataFrame(accepted)) if accepted else set()
+        frame = conform_events(pd.DataFrame(accepted)) if accepted else None
+        written = insert_events(conn, frame) if frame is not None else set()
+        conflicting: set[str] = set()
+        if frame is not None:
+            resent = frame[~frame["event_id"].isin(written)]
+            conflicting = differing_events(conn, resent.drop_duplicates("event_id"))
         if rejected:
             conn.execute(
                 rejected_table.insert(),
@@ -200,7 +230,22 @@ def ingest_live_events(
                     for p, e in rejected
                 ],
             )
-    return written
+    return written, conflicting
+
+
+def keep_rejected(engine: Engine, rejected: list[tuple[str, str]]) -> None:
+    """Keep refused payloads (JSON text) with their problems, for inspection."""
+    if not rejected:
+        return
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            rejected_table.insert(),
+            [
+                {"received_at": now, "channel": "api", "payload": p, "problems": e}
+                for p, e in rejected
+            ],
+        )
 
 
 def write_events(

@@ -45,6 +45,10 @@ def with_clocks(
     ``sla_clocks`` (target: state, for the reader).
     """
     rows = rows.reset_index(drop=True)
+    if rows.empty:
+        extra = [*SLA_FEATURES, "sla_least_share_left", "sla_next_due"]
+        extra += ["sla_breached_since", "sla_clocks"]
+        return rows.assign(**dict.fromkeys(extra))
     clocks = clocks_at(history, calendars, rows[["ticket_id", "at"]])
     features = sla_features(clocks, len(rows))
     for column in SLA_FEATURES:

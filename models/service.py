@@ -19,7 +19,7 @@ import pandas as pd
 
 from features.sla.clocks import compute_clocks
 from features.sla.model import TicketClocks
-from features.store import ingest_live_events
+from features.store import ingest_live_events, keep_rejected
 from models.backlog import Backlog
 from models.escalation import RankReason, rank
 from models.reasons import Reason
@@ -152,9 +152,13 @@ class StallService:
 
     def ingest_events(
         self, records: list[dict[str, Any]], rejected: list[tuple[str, str]]
-    ) -> set[str]:
-        """Store live events; return the ids newly written."""
+    ) -> tuple[set[str], set[str]]:
+        """Store live events; return the ids written and those in conflict."""
         return ingest_live_events(self.backlog.engine, records, rejected)
+
+    def keep_rejected(self, rejected: list[tuple[str, str]]) -> None:
+        """Keep refused payloads and their problems in the store."""
+        keep_rejected(self.backlog.engine, rejected)
 
     def ticket_sla(self, ticket_id: str, *, at: datetime) -> TicketClocks:
         """Return every SLA clock of a stored ticket as of ``at``, with ledgers."""

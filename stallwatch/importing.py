@@ -13,7 +13,13 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from features.importers.problems import file_sha256
-from features.store import create_schema, imports_table, insert_events, write_events
+from features.store import (
+    create_schema,
+    differing_events,
+    imports_table,
+    insert_events,
+    write_events,
+)
 
 #: Built-in sources: (module, loader function).
 LOADERS = {
@@ -34,12 +40,19 @@ class ImportSummary:
     events: int
     written: int
     seconds: float
+    changed: int = 0
 
     def describe(self, name: str) -> str:
         """One line for the terminal."""
+        changed = (
+            f"; {self.changed} already stored with other content, kept as stored"
+            if self.changed
+            else ""
+        )
         return (
             f"imported {name}: {self.rows} rows, {self.tickets} tickets, "
-            f"{self.events} events ({self.written} new) in {self.seconds:.1f} s"
+            f"{self.events} events ({self.written} new{changed}) "
+            f"in {self.seconds:.1f} s"
         )
 
 
@@ -92,11 +105,14 @@ def import_mapped(
     mapping = load_mapping(mapping_path)
     rows = check_mapped(path, mapping, progress=progress)
     create_schema(engine)
-    written = events = 0
+    written = events = changed = 0
     tickets: set[str] = set()
     with engine.begin() as conn:
         for chunk in mapped_events(path, mapping):
-            written += len(insert_events(conn, chunk))
+            fresh = insert_events(conn, chunk)
+            resent = chunk[~chunk["event_id"].isin(fresh)]
+            changed += len(differing_events(conn, resent))
+            written += len(fresh)
             events += len(chunk)
             tickets.update(chunk["ticket_id"].unique())
         conn.execute(
@@ -117,4 +133,5 @@ def import_mapped(
         events=events,
         written=written,
         seconds=time.perf_counter() - started,
+        changed=changed,
     )

@@ -41,7 +41,7 @@ class EventResultOut(BaseModel):
 
     index: int
     event_id: str | None
-    status: Literal["stored", "duplicate", "rejected"]
+    status: Literal["stored", "duplicate", "conflict", "rejected"]
     problems: list[EventProblemOut] = []
 
 
@@ -50,5 +50,8 @@ class EventsOut(BaseModel):
 
     stored: int
     duplicates: int
+    conflicts: int = Field(
+        description="Ids already stored with other content; the first is kept."
+    )
     rejected: int
     results: list[EventResultOut]

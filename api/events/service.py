@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -59,23 +59,51 @@ def ingest(service: StallService, *, request: EventsIn) -> EventsOut:
         }
         for _, event in accepted
     ]
-    written = service.ingest_events(records, rejected)
+    written, conflicting = service.ingest_events(records, rejected)
 
-    # The first copy of an id in the batch takes the store's answer.
-    seen: set[str] = set()
-    for index, event in accepted:
+    # The first copy of an id in the batch takes the store's answer; a later
+    # copy with other content is a conflict, like a resend that differs.
+    first: dict[str, dict[str, Any]] = {}
+    for (index, event), record in zip(accepted, records, strict=True):
         key = _store_id(event)
-        fresh = key in written and key not in seen
-        seen.add(key)
-        results[index] = EventResultOut(
-            index=index,
-            event_id=event.event_id,
-            status="stored" if fresh else "duplicate",
+        status: Literal["stored", "duplicate", "conflict"]
+        if key in first:
+            status = "duplicate" if first[key] == record else "conflict"
+        elif key in conflicting:
+            status = "conflict"
+        else:
+            status = "stored" if key in written else "duplicate"
+        first.setdefault(key, record)
+        problems = (
+            [
+                EventProblemOut(
+                    loc=["body", "events", index, "event_id"],
+                    message="this id is already stored with other content; "
+                    "the stored event is kept",
+                )
+            ]
+            if status == "conflict"
+            else []
         )
+        results[index] = EventResultOut(
+            index=index, event_id=event.event_id, status=status, problems=problems
+        )
+    # Nothing sent is lost: a conflicting copy is kept beside the rejects.
+    service.keep_rejected(
+        [
+            (
+                json.dumps(request.events[r.index], default=str),
+                json.dumps([p.model_dump() for p in r.problems]),
+            )
+            for r in results
+            if r is not None and r.status == "conflict"
+        ]
+    )
     final = [r for r in results if r is not None]
     return EventsOut(
         stored=sum(r.status == "stored" for r in final),
         duplicates=sum(r.status == "duplicate" for r in final),
+        conflicts=sum(r.status == "conflict" for r in final),
         rejected=sum(r.status == "rejected" for r in final),
         results=final,
     )

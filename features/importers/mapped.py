@@ -45,8 +45,14 @@ def _bad_bytes(path: Path, encoding: str) -> tuple[int, int, str]:
     return 0, 0, "unknown"
 
 
-def _chunks(path: Path, mapping: Mapping) -> Iterator[tuple[int, pd.DataFrame]]:
-    """Yield (first line number, rows as strings) chunks of the source file."""
+def _chunks(
+    path: Path, mapping: Mapping, problems: list[ImportProblem] | None = None
+) -> Iterator[tuple[int, pd.DataFrame]]:
+    """Yield (first line number, rows as strings) chunks of the source file.
+
+    Lines of a JSON-lines file that are not JSON objects are added to
+    ``problems`` (and skipped) instead of ending the read.
+    """
     file = str(path)
     if mapping.format == "csv":
         encoding = mapping.csv.encoding
@@ -66,10 +72,16 @@ def _chunks(path: Path, mapping: Mapping) -> Iterator[tuple[int, pd.DataFrame]]:
                 line += len(chunk)
         except UnicodeDecodeError as exc:
             number, column, reason = _bad_bytes(path, encoding)
+            declared = mapping.csv.encoding
             raise ImportValidationError(
                 [
                     ImportProblem(
-                        file, number, f"byte {column}", None, f"{encoding} ({reason})"
+                        file,
+                        number,
+                        None,
+                        None,
+                        f"text in {declared}, as the mapping declares "
+                        f"(byte {column} of the line: {reason})",
                     )
                 ]
             ) from exc
@@ -82,7 +94,7 @@ def _chunks(path: Path, mapping: Mapping) -> Iterator[tuple[int, pd.DataFrame]]:
 
     if mapping.format == "jsonl":
         batch: list[dict[str, object]] = []
-        start = 1
+        numbers: list[int] = []
         with path.open(encoding="utf-8-sig") as handle:
             for number, text in enumerate(handle, start=1):
                 if not text.strip():
@@ -90,15 +102,22 @@ def _chunks(path: Path, mapping: Mapping) -> Iterator[tuple[int, pd.DataFrame]]:
                 try:
                     item = json.loads(text)
                 except json.JSONDecodeError as exc:
-                    raise ImportValidationError(
-                        [ImportProblem(file, number, None, text[:80], f"JSON ({exc})")]
-                    ) from exc
-                batch.append(item if isinstance(item, dict) else {"": item})
+                    item, reason = None, f"a JSON object ({exc.msg})"
+                else:
+                    reason = "a JSON object"
+                if not isinstance(item, dict):
+                    if problems is not None:
+                        problems.append(
+                            ImportProblem(file, number, None, text.strip()[:80], reason)
+                        )
+                    continue
+                batch.append(item)
+                numbers.append(number)
                 if len(batch) >= CHUNK_ROWS:
-                    yield start, pd.DataFrame(batch, dtype=str)
-                    start, batch = number + 1, []
+                    yield numbers[0], _lines_frame(batch, numbers)
+                    batch, numbers = [], []
         if batch:
-            yield start, pd.DataFrame(batch, dtype=str)
+            yield numbers[0], _lines_frame(batch, numbers)
         return
 
     try:
@@ -112,6 +131,14 @@ def _chunks(path: Path, mapping: Mapping) -> Iterator[tuple[int, pd.DataFrame]]:
             [ImportProblem(file, None, None, None, "a JSON array of event objects")]
         )
     yield 1, pd.DataFrame(items, dtype=str)
+
+
+def _lines_frame(items: list[dict[str, object]], numbers: list[int]) -> pd.DataFrame:
+    """Rows of a JSON-lines chunk, as strings, indexed by their line numbers."""
+    frame = pd.DataFrame(items).astype("object")
+    frame = frame.where(frame.isna(), frame.astype(str))
+    frame.index = pd.Index(numbers)
+    return frame
 
 
 def _values(
@@ -146,13 +173,23 @@ def _frame(
     rows: pd.DataFrame, first_line: int, mapping: Mapping, file: str
 ) -> tuple[pd.DataFrame, list[ImportProblem]]:
     """Turn one chunk into canonical events, collecting its problems."""
-    lines = np.arange(first_line, first_line + len(rows))
+    if mapping.format == "jsonl":
+        lines = rows.index.to_numpy(dtype="int64")
+    else:
+        lines = np.arange(first_line, first_line + len(rows))
     problems: list[ImportProblem] = []
     wanted = [c.column for c in mapping.columns().values() if c.column is not None]
+    if mapping.format != "csv":
+        # JSON objects may leave out optional keys; those read as empty.
+        required = {mapping.ticket_id.column, mapping.kind.column}
+        rows = rows.reindex(
+            columns=[*rows.columns, *(c for c in wanted if c not in rows.columns)]
+        )
+        wanted = [c for c in wanted if c in required]
     wanted.append(mapping.occurred_at.column)
     missing = [column for column in wanted if column not in rows.columns]
     if missing:
-        found = ", ".join(map(str, rows.columns[:8]))
+        found = ", ".join(map(str, rows.columns[:30]))
         raise ImportValidationError(
             [
                 ImportProblem(file, 1, column, None, f"a column {column!r} ({found})")
@@ -167,19 +204,25 @@ def _frame(
 
     # Times: a format or ISO 8601; wall-clock times are read in the zone given.
     when = mapping.occurred_at
-    raw = rows[when.column]
-    parsed = pd.to_datetime(raw, format=when.format or "ISO8601", errors="coerce")
-    if getattr(parsed.dt, "tz", None) is None:
-        parsed = parsed.dt.tz_localize(
-            when.timezone,
-            nonexistent="shift_forward",
-            ambiguous=np.zeros(len(parsed), dtype=bool),
-        )
-    out["occurred_at"] = parsed.dt.tz_convert("UTC")
+    raw = rows[when.column].astype("object").where(rows[when.column].notna(), "")
+    out["occurred_at"] = _instants(raw, when.format, when.timezone)
     expected = f"a time like {when.format}" if when.format else "an ISO 8601 time"
+    bad_time = out["occurred_at"].isna().to_numpy()
     problems += [
         ImportProblem(file, int(lines[i]), when.column, str(raw.iloc[i]), expected)
-        for i in np.flatnonzero(parsed.isna().to_numpy())
+        for i in np.flatnonzero(bad_time)
+    ]
+    years = out["occurred_at"].dt.year
+    out_of_range = (~bad_time) & ~years.between(1970, 2199).to_numpy()
+    problems += [
+        ImportProblem(
+            file,
+            int(lines[i]),
+            when.column,
+            str(raw.iloc[i]),
+            "a year from 1970 to 2199",
+        )
+        for i in np.flatnonzero(out_of_range)
     ]
     problems += [
         ImportProblem(file, int(lines[i]), mapping.ticket_id.column, "", "a ticket id")
@@ -200,6 +243,36 @@ def _frame(
         out["event_id"] = mapping.source + ":" + out["event_id"].astype(str)
     out["line"] = lines
     return out, problems
+
+
+_OFFSET = r"(?:Z|[+-]\d\d(?::?\d\d)?)$"
+
+
+def _instants(raw: pd.Series, fmt: str | None, zone: str) -> pd.Series:
+    """Parse times to UTC: offsets are kept, wall-clock times read in ``zone``.
+
+    A wall-clock time in a DST gap moves forward; a repeated one reads as
+    standard time. Unparsable values become NaT.
+    """
+    text = raw.astype(str).str.strip()
+    has_offset = text.str.contains(_OFFSET, regex=True).to_numpy()
+    out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
+    if has_offset.any():
+        aware = pd.to_datetime(
+            text[has_offset], format=fmt or "ISO8601", errors="coerce", utc=True
+        )
+        out[has_offset] = aware.astype("datetime64[ns, UTC]")
+    if (~has_offset).any():
+        naive = pd.to_datetime(
+            text[~has_offset], format=fmt or "ISO8601", errors="coerce"
+        )
+        local = naive.dt.tz_localize(
+            zone,
+            nonexistent="shift_forward",
+            ambiguous=np.zeros(len(naive), dtype=bool),
+        )
+        out[~has_offset] = local.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+    return out
 
 
 def _remember(
@@ -246,7 +319,7 @@ def check_mapped(
     seen = _Seen()
     problems: list[ImportProblem] = []
     id_column = mapping.event_id.column if mapping.event_id else None
-    for first_line, rows in _chunks(path, mapping):
+    for first_line, rows in _chunks(path, mapping, problems):
         events, found = _frame(rows, first_line, mapping, file)
         problems += found + _remember(events, seen, file, id_column)
         seen.rows += len(rows)
@@ -260,7 +333,7 @@ def check_mapped(
                     file,
                     line,
                     mapping.occurred_at.column,
-                    at.isoformat(),
+                    f"{at.isoformat()} (UTC)",
                     f"a time at or after the ticket's creation (line {created[1]})",
                 )
             )

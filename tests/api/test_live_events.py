@@ -130,3 +130,32 @@ def test_events_refuse_an_empty_batch(app_for: Any, sqlite_url: str) -> None:
 
     assert response.status_code == 422
     assert response.json()["details"][0]["loc"] == ["body", "events"]
+
+
+def test_events_resent_with_other_content_is_a_conflict_and_kept(
+    app_for: Any, sqlite_url: str, uci_events: pd.DataFrame
+) -> None:
+    events = _payload(uci_events, 1)[:2]
+    changed = {**events[1], "kind": "resolved", "status": "resolved"}
+    client = app_for(sqlite_url)
+    client.post("/v1/events", json={"events": events})
+    before = _store(sqlite_url)
+
+    again = client.post("/v1/events", json={"events": [events[0], changed]}).json()
+    twice = client.post(
+        "/v1/events", json={"events": [{**events[0], "event_id": "n1"}] * 2}
+    ).json()
+
+    assert [r["status"] for r in again["results"]] == ["duplicate", "conflict"]
+    assert again["conflicts"] == 1
+    assert (
+        "already stored with other content"
+        in again["results"][1]["problems"][0]["message"]
+    )
+    assert [r["status"] for r in twice["results"]] == ["stored", "duplicate"]
+    after = _store(sqlite_url)
+    kept_before = after[after["event_id"] != "crm:n1"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept_before, before)
+    with make_engine(sqlite_url).connect() as conn:
+        kept = conn.execute(sa.select(rejected_table.c.payload)).scalars().all()
+    assert [json.loads(k) for k in kept] == [changed]

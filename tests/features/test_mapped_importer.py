@@ -71,7 +71,9 @@ def test_mapped_names_the_line_of_bad_bytes(tmp_path: Path) -> None:
     bad = tmp_path / "latin1.csv"
     bad.write_bytes(data)
 
-    with pytest.raises(ImportValidationError, match=r"line 2, column 'byte \d+'"):
+    with pytest.raises(
+        ImportValidationError, match=r"line 2; expected text in utf-8, .*byte \d+ of"
+    ):
         check_mapped(bad, load_mapping(MAPPING))
 
 
@@ -117,6 +119,11 @@ def test_import_mapped_writes_all_or_nothing(tmp_path: Path) -> None:
 
     again = import_mapped(engine, EXAMPLE, MAPPING)
     assert (first.written, again.written, count_events(engine)) == (8, 0, 8)
+    edited = tmp_path / "edited.csv"
+    edited.write_text(EXAMPLE.read_text().replace("Invoice shows", "Invoice has"))
+    changed = import_mapped(engine, edited, MAPPING)
+    assert (changed.written, changed.changed) == (0, 5)
+    assert "5 already stored with other content" in changed.describe("edited.csv")
 
 
 def test_load_mapping_lists_bad_fields(tmp_path: Path) -> None:
@@ -131,4 +138,58 @@ def test_load_mapping_lists_bad_fields(tmp_path: Path) -> None:
     del spec["fields"]["mood"]
     bad.write_text(yaml.safe_dump(spec))
     with pytest.raises(MappingError, match=r"kind: 'born' is not one of"):
+        load_mapping(bad)
+
+
+def test_mapped_json_lines_mixed_offsets_years_and_bad_lines(tmp_path: Path) -> None:
+    spec = yaml.safe_load(MAPPING.read_text())
+    spec["format"] = "jsonl"
+    del spec["occurred_at"]["format"]
+    mapping = tmp_path / "jsonl.yaml"
+    mapping.write_text(yaml.safe_dump(spec))
+    base = {"Ticket": "T-1", "Action": "Opened", "State": "New"}
+    rows = [
+        {**base, "EventId": "a", "When": "2025-06-01T10:00:00+02:00"},
+        {**base, "EventId": "b", "When": "2025-06-01T09:00:00Z", "Action": "Note"},
+        {**base, "EventId": "c", "When": "2025-06-01 12:00", "Action": "Note"},
+    ]
+    good = tmp_path / "good.jsonl"
+    good.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        "\n".join(
+            [
+                json.dumps(rows[0]),
+                "{not json",
+                json.dumps({**rows[1], "When": "2250-01-01T00:00:00Z"}),
+                json.dumps({**rows[2], "Action": "Telepathy"}),
+            ]
+        )
+        + "\n"
+    )
+
+    times = _events(good, mapping)["occurred_at"].tolist()
+    with pytest.raises(ImportValidationError, match=r"3 problem") as caught:
+        check_mapped(bad, load_mapping(mapping))
+
+    # Offsets are kept; the wall-clock time is read in Berlin (CEST, UTC+2).
+    assert times == [
+        pd.Timestamp("2025-06-01T08:00Z"),
+        pd.Timestamp("2025-06-01T09:00Z"),
+        pd.Timestamp("2025-06-01T10:00Z"),
+    ]
+    assert [(p.line, p.column) for p in caught.value.problems] == [
+        (2, None),
+        (3, "When"),
+        (4, "Action"),
+    ]
+
+
+def test_load_mapping_refuses_unknown_zone(tmp_path: Path) -> None:
+    spec = yaml.safe_load(MAPPING.read_text())
+    spec["occurred_at"]["timezone"] = "America/New_Yrok"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(spec))
+
+    with pytest.raises(MappingError, match=r"occurred_at.timezone: .*IANA"):
         load_mapping(bad)
