@@ -159,3 +159,22 @@ def test_events_resent_with_other_content_is_a_conflict_and_kept(
     with make_engine(sqlite_url).connect() as conn:
         kept = conn.execute(sa.select(rejected_table.c.payload)).scalars().all()
     assert [json.loads(k) for k in kept] == [changed]
+
+
+def test_ticket_known_only_after_now_is_refused_not_crashed(
+    app_for: Any, sqlite_url: str
+) -> None:
+    later = {"occurred_at": "2016-06-01T10:00:00Z", "kind": "created", "status": "new"}
+    client = app_for(sqlite_url)
+    client.post(
+        "/v1/events", json={"events": [{**later, "event_id": "f1", "ticket_id": "F1"}]}
+    )
+
+    by_id = client.post("/v1/risk-scores", json={"tickets": [{"ticket_id": "F1"}]})
+    by_events = client.post(
+        "/v1/risk-scores", json={"tickets": [{"ticket_id": "F2", "events": [later]}]}
+    )
+
+    for response in (by_id, by_events):
+        assert response.status_code == 422
+        assert response.json()["details"][0]["loc"] == ["body", "at"]
