@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.service = service
         scorer = service.scorer()
+        service.warm_up()
         log.info(
             "service_started",
             extra={

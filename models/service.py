@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -149,6 +150,15 @@ class StallService:
             )
             for t, _ in tickets
         ], scorer.version
+
+    def warm_up(self) -> None:
+        """Build the backlog's states and clocks now, not on the first request."""
+        started = time.perf_counter()
+        self.backlog.states()
+        log.info(
+            "backlog_built",
+            extra={"seconds": round(time.perf_counter() - started, 1)},
+        )
 
     def ingest_events(
         self, records: list[dict[str, Any]], rejected: list[tuple[str, str]]
