@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from features.sla.calendar import BusinessCalendar, from_epoch, to_epoch
+from features.sla.ledger import ledger_segments
 from features.sla.model import (
     ClockResult,
-    ClockSegment,
     ClockSnapshot,
     ClockState,
     SlaEvent,
@@ -197,40 +197,6 @@ def _clip_pauses(replay: _Replay, start: int, end: int) -> list[tuple[int, int]]
     return [(a, b) for a, b in clipped if b > a]
 
 
-def _ledger(
-    calendar: BusinessCalendar, start: int, end: int, pauses: list[tuple[int, int]]
-) -> list[ClockSegment]:
-    segments: list[ClockSegment] = []
-
-    def add_running(a: int, b: int) -> None:
-        cursor = a
-        for open_a, open_b in calendar.open_intervals_epoch(a, b):
-            if open_a > cursor:
-                segments.append(
-                    ClockSegment(
-                        "outside_hours", from_epoch(cursor), from_epoch(open_a), 0
-                    )
-                )
-            minutes = (open_b - open_a) / 60
-            segments.append(
-                ClockSegment("running", from_epoch(open_a), from_epoch(open_b), minutes)
-            )
-            cursor = open_b
-        if b > cursor:
-            segments.append(
-                ClockSegment("outside_hours", from_epoch(cursor), from_epoch(b), 0)
-            )
-
-    cursor = start
-    for a, b in pauses:
-        add_running(cursor, a)
-        minutes = int(calendar.business_seconds_between_epoch(a, b)) / 60
-        segments.append(ClockSegment("paused", from_epoch(a), from_epoch(b), minutes))
-        cursor = b
-    add_running(cursor, end)
-    return segments
-
-
 def _evaluate(
     calendar: BusinessCalendar,
     replay: _Replay,
@@ -248,7 +214,11 @@ def _evaluate(
     elapsed = sum(counted)
     stopped = run.stop is not None
     paused_now = run.stopped_paused if stopped else replay.paused_since is not None
-    segments = tuple(_ledger(calendar, run.start, end, pauses)) if with_segments else ()
+    segments = (
+        tuple(ledger_segments(calendar, run.start, end, pauses))
+        if with_segments
+        else ()
+    )
     target = run.target_seconds
     assert target is not None
 
@@ -307,6 +277,23 @@ def _evaluate(
     )
 
 
+def _clocks_now(
+    calendar: BusinessCalendar, replay: _Replay, at: int, *, with_segments: bool
+) -> dict[Target, ClockResult]:
+    # The latest clock of each target, as of ``at``.
+    clocks: dict[Target, ClockResult] = {}
+    for target in TARGETS:
+        runs = replay.runs[target]
+        run = runs[-1] if runs else None
+        if replay.merged or run is None or run.target_seconds is None:
+            clocks[target] = ClockResult(target=target, state="none")
+        else:
+            clocks[target] = _evaluate(
+                calendar, replay, run, at, with_segments=with_segments
+            )
+    return clocks
+
+
 def compute_clocks(
     *,
     calendar: BusinessCalendar,
@@ -342,15 +329,7 @@ def compute_clocks(
             break
         replay.apply(event)
 
-    clocks: dict[Target, ClockResult] = {}
-    for target in TARGETS:
-        runs = replay.runs[target]
-        run = runs[-1] if runs else None
-        if replay.merged or run is None or run.target_seconds is None:
-            clocks[target] = ClockResult(target=target, state="none")
-        else:
-            clocks[target] = _evaluate(calendar, replay, run, at_s)
-
+    clocks = _clocks_now(calendar, replay, at_s, with_segments=True)
     return TicketClocks(
         at=from_epoch(at_s),
         clocks=clocks,
@@ -388,17 +367,7 @@ def clock_history(
         replay.apply(event)
         if i + 1 < len(ordered) and to_epoch(ordered[i + 1].at) == now:
             continue
-        clocks: dict[Target, ClockResult] = {}
-        for target in TARGETS:
-            runs = replay.runs[target]
-            run = runs[-1] if runs else None
-            if replay.merged or run is None or run.target_seconds is None:
-                clocks[target] = ClockResult(target=target, state="none")
-            else:
-                clocks[target] = _evaluate(
-                    calendar, replay, run, now, with_segments=False
-                )
-        history.append((now, clocks))
+        history.append((now, _clocks_now(calendar, replay, now, with_segments=False)))
     return history
 
 
