@@ -9,15 +9,24 @@ Every event also carries the record's state after the update.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
 
 from features.events import EventKind, Status, conform_events
-from features.importers.problems import ImportProblem, ImportValidationError
+from features.importers.common import (
+    FIRST_DATA_LINE,
+    LogImport,
+    check_columns,
+    check_values,
+    parse_times,
+    read_rows,
+    refuse_if_any,
+    resolve_zone,
+    to_utc,
+)
+from features.importers.problems import ImportProblem
 
 SOURCE = "uci"
 
@@ -84,99 +93,25 @@ DATE_FORMAT = "%d/%m/%Y %H:%M"
 MISSING = "?"
 
 
-@dataclass(frozen=True)
-class UciImport:
-    """Canonical events from one UCI file, with what was read."""
-
-    events: pd.DataFrame
-    rows_read: int
-    tickets: int
-
-
-def _read_rows(path: Path) -> pd.DataFrame:
-    try:
-        rows = pd.read_csv(
-            path,
-            dtype=str,
-            keep_default_na=False,
-            encoding="utf-8",
-            on_bad_lines="error",
-        )
-    except UnicodeDecodeError as exc:
-        problem = ImportProblem(
-            str(path), None, None, None, f"UTF-8 text (decoding failed: {exc.reason})"
-        )
-        raise ImportValidationError([problem]) from exc
-    except pd.errors.EmptyDataError as exc:
-        problem = ImportProblem(str(path), 1, None, "", "a CSV header and rows")
-        raise ImportValidationError([problem]) from exc
-    except pd.errors.ParserError as exc:
-        reason = " ".join(str(exc).split())
-        problem = ImportProblem(str(path), None, None, None, f"CSV rows ({reason})")
-        raise ImportValidationError([problem]) from exc
-    except (OSError, EOFError) as exc:
-        problem = ImportProblem(
-            str(path), None, None, None, f"a readable CSV or gzip file ({exc})"
-        )
-        raise ImportValidationError([problem]) from exc
-    rows.columns = [c.lstrip("\ufeff").strip() for c in rows.columns]
-    return rows
+def _times(
+    rows: pd.DataFrame, column: str, file: str
+) -> tuple[pd.Series, list[ImportProblem]]:
+    """Parse a day-first time column; NaT and a problem where unreadable."""
+    problems: list[ImportProblem] = []
+    parsed = parse_times(
+        rows,
+        column,
+        fmt=DATE_FORMAT,
+        expected="a day-first date d/m/yyyy hh:mm",
+        file=file,
+        problems=problems,
+    )
+    missing = rows[column].eq(MISSING).to_numpy()
+    problems = [p for p in problems if not missing[int(p.line or 0) - FIRST_DATA_LINE]]
+    return parsed, problems
 
 
-def _check_columns(rows: pd.DataFrame, file: str) -> None:
-    missing = [c for c in REQUIRED_COLUMNS if c not in rows.columns]
-    if missing:
-        found = ", ".join(rows.columns[:8])
-        raise ImportValidationError(
-            [
-                ImportProblem(
-                    file,
-                    1,
-                    column,
-                    None,
-                    f"a header with column {column!r} (comma-separated; found {found})",
-                )
-                for column in missing
-            ]
-        )
-
-
-def _parse_dates(
-    rows: pd.DataFrame, column: str, file: str, problems: list[ImportProblem]
-) -> pd.Series:
-    raw = rows[column]
-    parsed = pd.to_datetime(raw, format=DATE_FORMAT, errors="coerce")
-    bad = parsed.isna() & (raw != MISSING)
-    for index in np.flatnonzero(bad.to_numpy()):
-        problems.append(
-            ImportProblem(
-                file,
-                int(index) + 2,
-                column,
-                str(raw.iloc[index]),
-                "a day-first date d/m/yyyy hh:mm",
-            )
-        )
-    return parsed
-
-
-def _check_values(
-    rows: pd.DataFrame, column: str, allowed: set[str], file: str
-) -> list[ImportProblem]:
-    bad = ~rows[column].isin(allowed)
-    return [
-        ImportProblem(
-            file,
-            int(index) + 2,
-            column,
-            str(rows[column].iloc[index]),
-            "one of " + ", ".join(sorted(allowed)),
-        )
-        for index in np.flatnonzero(bad.to_numpy())
-    ]
-
-
-def load_uci(path: Path, *, source_timezone: str = "UTC") -> UciImport:
+def load_uci(path: Path, *, source_timezone: str = "UTC") -> LogImport:
     """Validate a UCI incident log and turn it into canonical events.
 
     Parameters
@@ -188,7 +123,7 @@ def load_uci(path: Path, *, source_timezone: str = "UTC") -> UciImport:
 
     Returns
     -------
-    UciImport
+    LogImport
         Events sorted by ticket and time, and the number of rows read.
 
     Raises
@@ -197,74 +132,59 @@ def load_uci(path: Path, *, source_timezone: str = "UTC") -> UciImport:
         Listing every problem found; nothing is returned half-done.
     """
     file = str(path)
-    try:
-        zone = ZoneInfo(source_timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        problem = ImportProblem(
-            file, None, None, source_timezone, "an IANA time zone such as UTC"
-        )
-        raise ImportValidationError([problem]) from exc
-    rows = _read_rows(path)
-    _check_columns(rows, file)
-    if rows.empty:
-        raise ImportValidationError(
-            [ImportProblem(file, 2, None, None, "at least one data row")]
-        )
-    rows["line"] = np.arange(len(rows)) + 2
+    zone = resolve_zone(source_timezone, file)
+    rows = read_rows(path)
+    check_columns(rows, REQUIRED_COLUMNS, file)
 
     # Validate everything before building anything.
     problems: list[ImportProblem] = []
     # The log marks a missing value with "?": an empty field means a cut line.
     fields = rows.drop(columns="line")
     empty = fields.eq("") | fields.isna()
+    lines = rows["line"].to_numpy()
     for index in np.flatnonzero(empty.any(axis=1).to_numpy()):
         column = str(empty.columns[empty.iloc[index].to_numpy()][0])
         problems.append(
             ImportProblem(
                 file,
-                int(index) + 2,
+                int(lines[index]),
                 column,
                 "",
                 f"{fields.shape[1]} fields with '?' for a missing value "
                 "(is the line truncated?)",
             )
         )
-    updated = _parse_dates(rows, "sys_updated_at", file, problems)
-    _parse_dates(rows, "opened_at", file, problems)
-    problems += _check_values(rows, "incident_state", set(STATE_MAP), file)
-    problems += _check_values(rows, "made_sla", {"true", "false"}, file)
-    problems += _check_values(rows, "contact_type", set(CHANNEL_MAP), file)
-    problems += _check_values(rows, "priority", set(PRIORITY_MAP), file)
+    updated, bad_times = _times(rows, "sys_updated_at", file)
+    problems += bad_times + _times(rows, "opened_at", file)[1]
+    problems += check_values(rows, "incident_state", STATE_MAP, file)
+    problems += check_values(rows, "made_sla", ("true", "false"), file)
+    problems += check_values(rows, "contact_type", CHANNEL_MAP, file)
+    problems += check_values(rows, "priority", PRIORITY_MAP, file)
     mod_count = pd.to_numeric(rows["sys_mod_count"], errors="coerce")
-    for index in np.flatnonzero(mod_count.isna().to_numpy()):
-        problems.append(
-            ImportProblem(
-                file,
-                int(index) + 2,
-                "sys_mod_count",
-                rows["sys_mod_count"].iloc[index],
-                "a whole number",
-            )
+    problems += [
+        ImportProblem(
+            file,
+            int(lines[i]),
+            "sys_mod_count",
+            rows["sys_mod_count"].iloc[i],
+            "a whole number",
         )
-    for index in np.flatnonzero((rows["number"].isin(["", MISSING])).to_numpy()):
-        problems.append(
-            ImportProblem(file, int(index) + 2, "number", "", "an incident number")
-        )
-    if problems:
-        raise ImportValidationError(sorted(problems, key=lambda p: p.line or 0))
+        for i in np.flatnonzero(mod_count.isna().to_numpy())
+    ]
+    problems += [
+        ImportProblem(file, int(lines[i]), "number", "", "an incident number")
+        for i in np.flatnonzero(rows["number"].isin(["", MISSING]).to_numpy())
+    ]
+    refuse_if_any(problems)
 
     # Order each incident's snapshots as the record saw them.
     # Wall-clock times in a DST gap move forward; repeated ones read as standard.
-    rows["updated_at"] = updated.dt.tz_localize(
-        zone.key,
-        nonexistent="shift_forward",
-        ambiguous=np.zeros(len(updated), dtype=bool),
-    ).dt.tz_convert("UTC")
+    rows["updated_at"] = to_utc(updated, zone)
     rows["mod"] = mod_count.astype("int64")
     rows = rows.sort_values(["number", "mod", "updated_at", "line"], kind="stable")
     rows = rows.reset_index(drop=True)
     events = _snapshots_to_events(rows)
-    return UciImport(
+    return LogImport(
         events=events, rows_read=len(rows), tickets=rows["number"].nunique()
     )
 
