@@ -132,7 +132,7 @@ def train(
     import pandas as pd
     import sqlalchemy as sa
 
-    from features.store import make_engine, read_events
+    from features.store import create_schema, make_engine, read_events
     from training.pipeline import InsufficientHistoryError, run_training
     from training.tracking import log_run
 
@@ -143,6 +143,7 @@ def train(
         raise typer.BadParameter("--label policy needs the SLA desk set-up")
     desk = _desk() if sla_features else None
     engine = make_engine(database_url or settings.database_url)
+    create_schema(engine)
     until = _moment(known_at)
     events = read_events(engine, until=until)
     if events.empty:
@@ -177,16 +178,15 @@ def score(
     database_url: Database = None,
 ) -> None:
     """Print the open tickets ranked for escalation at a moment."""
-    from features.store import make_engine
+    from features.store import create_schema, make_engine
     from models.backlog import Backlog
     from models.service import StallService
 
     settings = get_settings()
     moment = _moment(at) or settings.now or datetime.now(UTC)
-    service = StallService(
-        Backlog(make_engine(database_url or settings.database_url), _desk()),
-        settings.model_dir,
-    )
+    engine = make_engine(database_url or settings.database_url)
+    create_schema(engine)
+    service = StallService(Backlog(engine, _desk()), settings.model_dir)
     page = service.escalations(at=moment, limit=limit)
     typer.echo(
         f"{page.total} open tickets at {moment.isoformat()}, model {page.model_version}"

@@ -129,6 +129,19 @@ def evaluate_split(
     for name, score in scores.items():
         for metric, value in evaluate_scores(test, score, k=k).items():
             result[f"{name}.{metric}"] = value
+
+    # Calibration as served: isotonic on the validation window, judged on test.
+    raw_validation = booster.predict(as_matrix(validation, levels, numeric))
+    isotonic = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+    isotonic.fit(raw_validation, validation["stalled"].to_numpy(dtype=bool))
+    y_test = test["stalled"].to_numpy(dtype=bool)
+    calibrated = isotonic.predict(scores["lightgbm"])
+    result |= {
+        "calibration.ece_raw": expected_calibration_error(y_test, scores["lightgbm"]),
+        "calibration.ece_calibrated": expected_calibration_error(y_test, calibrated),
+        "calibration.brier_raw": brier(y_test, scores["lightgbm"]),
+        "calibration.brier_calibrated": brier(y_test, calibrated),
+    }
     log.info(
         "cutoff_evaluated",
         extra={
@@ -157,8 +170,13 @@ def fit_served_model(
     *,
     version: str,
     numeric: Sequence[str],
+    calibrate: bool = True,
 ) -> tuple[ModelBundle, dict[str, float]]:
-    """Fit the served model on all finished history and calibrate it."""
+    """Fit the served model on all finished history and calibrate it.
+
+    With ``calibrate`` false the served probability is LightGBM's own; the
+    isotonic map is still measured on validation and reported.
+    """
     train_ids, val_ids = final_split(outcomes)
     train = _labelled(_rows(snapshots, train_ids), None)
     validation = _labelled(_rows(snapshots, val_ids), None)
@@ -179,6 +197,8 @@ def fit_served_model(
     y_val = validation["stalled"].to_numpy(dtype=bool)
     isotonic = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
     calibrated = isotonic.fit_transform(raw, y_val)
+    served = calibrated if calibrate else raw
+    identity = np.array([0.0, 1.0])
 
     # Bands: the top 10 % of validation moments are high, the next 20 % medium.
     bundle = ModelBundle(
@@ -186,11 +206,15 @@ def fit_served_model(
         booster=booster,
         categorical=levels,
         numeric=list(numeric),
-        calibration_x=np.asarray(isotonic.X_thresholds_, dtype=float),
-        calibration_y=np.asarray(isotonic.y_thresholds_, dtype=float),
+        calibration_x=(
+            np.asarray(isotonic.X_thresholds_, dtype=float) if calibrate else identity
+        ),
+        calibration_y=(
+            np.asarray(isotonic.y_thresholds_, dtype=float) if calibrate else identity
+        ),
         band_thresholds={
-            "high": float(np.quantile(calibrated, 0.9)),
-            "medium": float(np.quantile(calibrated, 0.7)),
+            "high": float(np.quantile(served, 0.9)),
+            "medium": float(np.quantile(served, 0.7)),
         },
         text=text,
     )
@@ -202,6 +226,7 @@ def fit_served_model(
         "validation_ece_calibrated": expected_calibration_error(y_val, calibrated),
         "train_rows": float(len(train)),
         "rounds": float(booster.best_iteration or booster.current_iteration()),
+        "calibrated": float(calibrate),
     }
     return bundle, quality
 
@@ -254,8 +279,12 @@ def run_training(
     per_cutoff = [evaluate_split(snapshots, s, k=k, numeric=numeric) for s in splits]
     summary = _summarise(per_cutoff)
 
+    # Serve isotonic calibration only where it helped on the test windows.
+    ece_raw = summary.get("calibration.ece_raw.mean", float("nan"))
+    ece_cal = summary.get("calibration.ece_calibrated.mean", float("nan"))
+    calibrate = bool(ece_cal < ece_raw)
     bundle, quality = fit_served_model(
-        snapshots, outcomes, version=version, numeric=numeric
+        snapshots, outcomes, version=version, numeric=numeric, calibrate=calibrate
     )
     params = {
         "k": k,

@@ -54,6 +54,21 @@ def results_table(
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     prevalence = _cell(_column(frame, f"{scorers[0]}.first_prevalence"))
     lines += ["", f"Stall rate at the first moment of test tickets: {prevalence}.", ""]
+    if "calibration.ece_raw" in frame.columns:
+        ece = [
+            _cell(_column(frame, f"calibration.ece_{s}")) for s in ("raw", "calibrated")
+        ]
+        score = [
+            _cell(_column(frame, f"calibration.brier_{s}"))
+            for s in ("raw", "calibrated")
+        ]
+        lines += [
+            "Calibration of LightGBM on the test windows (isotonic, fitted on the "
+            f"validation window): expected calibration error {ece[0]} raw, "
+            f"{ece[1]} calibrated; Brier score {score[0]} raw, {score[1]} "
+            "calibrated.",
+            "",
+        ]
 
     lines += [
         "| cut-off | test tickets | train tickets | "
@@ -94,11 +109,18 @@ def model_card(
 ) -> str:
     """Render the model card shipped beside every bundle."""
     features = ", ".join(bundle.features)
+    calibration = (
+        f"isotonic, fitted on the latest {quality['validation_rows']:.0f} "
+        "held-out moments"
+        if quality.get("calibrated")
+        else "LightGBM's own (isotonic calibration raised the expected "
+        "calibration error on the test windows, so it is not served)"
+    )
     return f"""# stallwatch stall model {bundle.version}
 
 - Task: will this open ticket breach its SLA after the moment it is scored?
-- Learner: LightGBM binary classifier, isotonic calibration on the latest
-  {quality["validation_rows"]:.0f} held-out moments; {quality["rounds"]:.0f} rounds.
+- Learner: LightGBM binary classifier, {quality["rounds"]:.0f} rounds. Served
+  probability: {calibration}.
 - Data: {params["tickets"]} tickets created {params["data_window"]}, source file
   SHA-256 `{params["data_sha256"]}`; censored (still open) tickets:
   {params["censored_tickets"]}, left out of every label.
