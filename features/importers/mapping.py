@@ -13,7 +13,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from features.events import CHANNELS, PRIORITIES, ActorRole, EventKind, Status
+from features.events import (
+    CHANNELS,
+    EVENT_COLUMNS,
+    PRIORITIES,
+    ActorRole,
+    EventKind,
+    Status,
+)
 
 #: Canonical values each mapped field may take, where the set is closed.
 CLOSED_VALUES: dict[str, frozenset[str]] = {
@@ -24,19 +31,10 @@ CLOSED_VALUES: dict[str, frozenset[str]] = {
     "channel": frozenset(CHANNELS),
 }
 #: Canonical fields a mapping may fill besides id, time and kind.
-OPTIONAL_FIELDS = (
-    "actor",
-    "actor_role",
-    "requester",
-    "customer_tier",
-    "group",
-    "assignee",
-    "status",
-    "priority",
-    "channel",
-    "category",
-    "subcategory",
-    "topic",
+OPTIONAL_FIELDS = tuple(
+    c
+    for c in EVENT_COLUMNS
+    if c not in ("event_id", "source", "ticket_id", "seq", "occurred_at", "kind")
 )
 
 

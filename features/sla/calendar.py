@@ -10,17 +10,17 @@ time are ``searchsorted`` look-ups, scalar or vectorised.
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays as holiday_data
 import numpy as np
 import numpy.typing as npt
+
+from features.sla.axis import IntArray, OpenAxis
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY = 1440
@@ -29,8 +29,6 @@ MINUTES_PER_DAY = 1440
 _EXTEND_DAYS = 366
 #: How far past a start an "add business time" may search before giving up.
 _MAX_SEARCH_DAYS = 366 * 30
-
-IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -60,65 +58,6 @@ class PublicHolidays:
             self.country, subdiv=self.subdiv, years=list(years)
         )
         return set(table.keys())
-
-
-@dataclass(frozen=True)
-class _Axis:
-    """Open intervals as epoch seconds with cumulative business seconds.
-
-    ``cum_start[i]`` / ``cum_end[i]`` are the business seconds counted from the
-    calendar's anchor to the start / end of interval ``i``.
-    """
-
-    starts: IntArray
-    ends: IntArray
-    cum_start: IntArray
-    cum_end: IntArray
-
-    @classmethod
-    def empty(cls) -> _Axis:
-        none = np.zeros(0, dtype=np.int64)
-        return cls(none, none, none, none)
-
-    def cumulative(self, t: IntArray) -> IntArray:
-        """Business seconds from the anchor to each instant in ``t``."""
-        if len(self.starts) == 0:
-            return np.zeros_like(t)
-        idx = np.searchsorted(self.starts, t, side="right") - 1
-        safe = np.clip(idx, 0, None)
-        inside = np.minimum(t, self.ends[safe]) - self.starts[safe]
-        value = self.cum_start[safe] + inside
-        # Before the first interval the count is the first interval's start.
-        return np.where(idx < 0, self.cum_start[0], value).astype(np.int64)
-
-    @cached_property
-    def lists(self) -> tuple[list[int], list[int], list[int], list[int]]:
-        """The arrays as Python lists, for one-instant look-ups without numpy."""
-        return (
-            self.starts.tolist(),
-            self.ends.tolist(),
-            self.cum_start.tolist(),
-            self.cum_end.tolist(),
-        )
-
-    def cumulative_one(self, t: int) -> int:
-        """Business seconds from the anchor to one instant (see cumulative)."""
-        starts, ends, cum_start, _ = self.lists
-        if not starts:
-            return 0
-        i = bisect_right(starts, t) - 1
-        if i < 0:
-            return cum_start[0]
-        return cum_start[i] + min(t, ends[i]) - starts[i]
-
-    def add_one(self, start: int, seconds: int) -> int | None:
-        """One instant plus business seconds; None when past the built range."""
-        starts, _, cum_start, cum_end = self.lists
-        goal = self.cumulative_one(start) + seconds
-        if not cum_end or goal > cum_end[-1]:
-            return None
-        i = bisect_left(cum_end, goal)
-        return max(starts[i] + goal - cum_start[i], start)
 
 
 class BusinessCalendar:
@@ -167,7 +106,7 @@ class BusinessCalendar:
         self._first_day: date | None = None
         self._last_day: date | None = None
         self._anchor = 0
-        self._axis = _Axis.empty()
+        self._axis = OpenAxis.empty()
         self._lock = threading.Lock()
         self._covered: tuple[int, int] | None = None
         self._public_years: dict[int, set[date]] = {}
@@ -199,7 +138,7 @@ class BusinessCalendar:
         )
         return int(local.timestamp())
 
-    def _build(self, first_day: date, last_day: date) -> _Axis:
+    def _build(self, first_day: date, last_day: date) -> OpenAxis:
         # Turn each day's spans into UTC intervals, merging touching ones.
         starts: list[int] = []
         ends: list[int] = []
@@ -223,15 +162,17 @@ class BusinessCalendar:
         end_arr = np.asarray(ends, dtype=np.int64)
         lengths = end_arr - start_arr
         cum_end = np.cumsum(lengths, dtype=np.int64)
-        axis = _Axis(start_arr, end_arr, cum_end - lengths, cum_end)
+        axis = OpenAxis(start_arr, end_arr, cum_end - lengths, cum_end)
 
         # Keep F(anchor) == 0 so cumulative values are stable across rebuilds.
         if self._first_day is None:
             self._anchor = self._local_epoch(first_day, 0)
         shift = int(axis.cumulative(np.array([self._anchor], dtype=np.int64))[0])
-        return _Axis(start_arr, end_arr, axis.cum_start - shift, axis.cum_end - shift)
+        return OpenAxis(
+            start_arr, end_arr, axis.cum_start - shift, axis.cum_end - shift
+        )
 
-    def _ensure_days(self, lo_day: date, hi_day: date) -> _Axis:
+    def _ensure_days(self, lo_day: date, hi_day: date) -> OpenAxis:
         # Readers use the returned axis, so a rebuild in another thread is safe.
         with self._lock:
             first, last = self._first_day, self._last_day
@@ -248,7 +189,7 @@ class BusinessCalendar:
             self._first_day, self._last_day = first, last
             return self._axis
 
-    def _ensure(self, lo: int, hi: int) -> _Axis:
+    def _ensure(self, lo: int, hi: int) -> OpenAxis:
         # Ranges already asked for stay covered: the axis only grows.
         covered = self._covered
         if covered is not None and covered[0] <= lo and hi <= covered[1]:
@@ -259,7 +200,7 @@ class BusinessCalendar:
         )
         return axis
 
-    def _ensure_range(self, lo: int, hi: int) -> _Axis:
+    def _ensure_range(self, lo: int, hi: int) -> OpenAxis:
         # One spare day on each side covers any offset of the zone.
         lo_day = datetime.fromtimestamp(lo, tz=self.zone).date() - timedelta(days=1)
         hi_day = datetime.fromtimestamp(hi, tz=self.zone).date() + timedelta(days=1)
