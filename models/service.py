@@ -94,6 +94,7 @@ class StallService:
         self.backlog = backlog
         self.model_dir = model_dir
         self._scorer: StallScorer | None = None
+        self._refused: str | None = None
         self._lock = threading.Lock()
 
     def scorer(self) -> StallScorer | None:
@@ -102,10 +103,13 @@ class StallService:
         with self._lock:
             if wanted is None:
                 return self._scorer
-            if self._scorer is None or self._scorer.version != wanted:
+            stale = self._scorer is None or self._scorer.version != wanted
+            if stale and wanted != self._refused:
                 try:
                     self._scorer = StallScorer.load(self.model_dir)
                 except BundleError as exc:
+                    # Keep serving what is loaded; try again once CURRENT moves.
+                    self._refused = wanted
                     log.warning("model_load_failed", extra={"error": str(exc)})
             return self._scorer
 
