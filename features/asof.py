@@ -292,7 +292,10 @@ def _finish_features(rows: pd.DataFrame) -> pd.DataFrame:
     )
     for column in STATE_COLUMNS:
         out[column] = rows[column]
-    out["done"] = rows["status"].isin(list(DONE_STATUSES)).fillna(False)
+    # A merge is final: the ticket lives on in the one it was merged into.
+    out["done"] = rows["status"].isin(list(DONE_STATUSES)).fillna(False) | rows[
+        "merged"
+    ].astype(bool)
     out["breached"] = rows["breached"].astype(bool)
     out["merged"] = rows["merged"].astype(bool)
     out["created_at"] = pd.to_datetime(rows["created_ns"].astype("int64"), utc=True)

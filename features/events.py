@@ -83,7 +83,15 @@ EVENT_COLUMNS: dict[str, str] = {
 _STATUS_OF_KIND = {
     "resolved": Status.RESOLVED.value,
     "closed": Status.CLOSED.value,
+    "merged": Status.CLOSED.value,
     "reopened": Status.OPEN.value,
+}
+
+#: Who acts in an event of these kinds, when the event names no role.
+_ROLE_OF_KIND = {
+    "customer_message": ActorRole.CUSTOMER.value,
+    "sla_breached": ActorRole.SYSTEM.value,
+    "policy_changed": ActorRole.SYSTEM.value,
 }
 
 
@@ -123,6 +131,10 @@ def conform_events(frame: pd.DataFrame) -> pd.DataFrame:
     for kind, status in _STATUS_OF_KIND.items():
         implied = (out["kind"] == kind).fillna(False) & out["status"].isna()
         out.loc[implied, "status"] = status
+    # A role left out follows from the kind: customers write messages, the
+    # system breaches and changes policies, agents do the rest.
+    role = out["kind"].map(_ROLE_OF_KIND).fillna(ActorRole.AGENT.value)
+    out["actor_role"] = out["actor_role"].fillna(role.astype("string"))
     out = out.sort_values(
         ["ticket_id", "occurred_at", "seq", "event_id"], kind="stable"
     )

@@ -293,6 +293,8 @@ def read_events(
     """Read canonical events, optionally only some tickets or up to an instant."""
     columns = [events_table.c[name] for name in EVENT_COLUMNS]
     query = sa.select(*columns)
+    if ticket_ids is not None and not ticket_ids:
+        return conform_events(pd.DataFrame(columns=list(EVENT_COLUMNS)))
     if ticket_ids is not None:
         query = query.where(events_table.c.ticket_id.in_(list(ticket_ids)))
     if until is not None:
@@ -301,6 +303,17 @@ def read_events(
         rows = conn.execute(query).all()
     frame = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
     return conform_events(frame)
+
+
+def tickets_ingested_since(engine: Engine, since: datetime) -> list[str]:
+    """Return the tickets that received an event stored at or after ``since``."""
+    query = (
+        sa.select(events_table.c.ticket_id)
+        .where(events_table.c.ingested_at >= since)
+        .distinct()
+    )
+    with engine.connect() as conn:
+        return list(conn.execute(query).scalars())
 
 
 def count_events(engine: Engine) -> int:

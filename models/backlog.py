@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 from sqlalchemy.engine import Engine
@@ -19,12 +19,13 @@ from features.sla.calendar import BusinessCalendar
 from features.sla.desk import SlaDesk
 from features.sla.features import SLA_FEATURES, sla_features
 from features.sla.table import clock_history_frame, clocks_at
-from features.store import count_events, read_events
+from features.store import count_events, read_events, tickets_ingested_since
 
 
 @dataclass(frozen=True)
 class _Built:
     version: int
+    read_at: datetime
     events: pd.DataFrame
     states: pd.DataFrame
     history: pd.DataFrame
@@ -86,13 +87,44 @@ class Backlog:
     def _current(self) -> _Built:
         version = count_events(self.engine)
         with self._lock:
-            if self._built is None or self._built.version != version:
-                events = read_events(self.engine)
-                history, calendars = clock_history_frame(self.desk, events)
-                self._built = _Built(
-                    version, events, event_states(events), history, calendars
-                )
-            return self._built
+            built = self._built
+            if built is None or built.version != version:
+                updated = None if built is None else self._update(built, version)
+                built = updated or self._rebuild(version)
+                self._built = built
+            return built
+
+    def _rebuild(self, version: int) -> _Built:
+        """Read the whole store and build everything from it."""
+        read_at = datetime.now(UTC)
+        events = read_events(self.engine)
+        history, calendars = clock_history_frame(self.desk, events)
+        return _Built(
+            version, read_at, events, event_states(events), history, calendars
+        )
+
+    def _update(self, built: _Built, version: int) -> _Built | None:
+        """Rebuild only the tickets that received events; None if unsure."""
+        # Events stored a little before the last read may have been in flight.
+        read_at = datetime.now(UTC)
+        since = built.read_at - timedelta(seconds=5)
+        changed = tickets_ingested_since(self.engine, since)
+        fresh = read_events(self.engine, ticket_ids=changed)
+        keep = ~built.events["ticket_id"].isin(changed)
+        events = conform_events(pd.concat([built.events[keep], fresh]))
+        if len(events) != version:
+            return None
+        history, calendars = clock_history_frame(self.desk, fresh)
+        states = built.states[~built.states["ticket_id"].isin(changed)]
+        kept_history = built.history[~built.history["ticket_id"].isin(changed)]
+        return _Built(
+            version=version,
+            read_at=read_at,
+            events=events,
+            states=pd.concat([states, event_states(fresh)], ignore_index=True),
+            history=pd.concat([kept_history, history], ignore_index=True),
+            calendars={**built.calendars, **calendars},
+        )
 
     def states(self) -> pd.DataFrame:
         """Return the current event states, rebuilding them if events arrived."""

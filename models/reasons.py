@@ -68,7 +68,8 @@ def _age(row: Row) -> str:
 
 def _status(row: Row) -> str:
     hours = _number(row["hours_in_current_status"])
-    return f"status {row['status']} for {_duration(hours)}"
+    status = row.get("status") or "not set"
+    return f"status {status} for {_duration(hours)}"
 
 
 def _topic(row: Row) -> str:

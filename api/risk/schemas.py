@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+)
 
 from features.events import ActorRole, EventKind, Status
 
@@ -25,10 +32,18 @@ def _within_range(value: datetime) -> datetime:
 Instant = Annotated[AwareDatetime, AfterValidator(_within_range)]
 
 
+def _no_nul(value: object) -> object:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("contains a NUL character, which text fields cannot hold")
+    return value
+
+
 class EventIn(BaseModel):
     """One ticket event as a CRM sends it."""
 
     model_config = ConfigDict(extra="forbid")
+    _text_without_nul = field_validator("*")(_no_nul)
+
     event_id: str | None = Field(default=None, max_length=200)
     occurred_at: Instant
     kind: EventKind
@@ -52,6 +67,8 @@ class TicketIn(BaseModel):
     """A ticket to score: its events, or only its id when the store has it."""
 
     model_config = ConfigDict(extra="forbid")
+    _text_without_nul = field_validator("ticket_id")(_no_nul)
+
     ticket_id: str = Field(min_length=1, max_length=120)
     events: list[EventIn] | None = Field(default=None, min_length=1, max_length=5_000)
 

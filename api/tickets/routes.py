@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1", tags=["tickets"])
 
 
 @router.get(
-    "/tickets/{ticket_id}/sla",
+    "/tickets/{ticket_id:path}/sla",
     response_model=TicketSlaOut,
     responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
 )

@@ -152,7 +152,13 @@ def _values(
     raw = raw.where(raw.notna() & (raw != ""), None)
     mapped = raw.map(source.values).where(raw.notna(), None) if source.values else raw
     allowed = CLOSED_VALUES.get(name)
-    problems: list[ImportProblem] = []
+    has_nul = raw.astype(str).str.contains("\x00", regex=False) & raw.notna()
+    problems: list[ImportProblem] = [
+        ImportProblem(
+            file, int(lines[i]), source.column, repr(raw.iloc[i]), "text without NUL"
+        )
+        for i in np.flatnonzero(has_nul.to_numpy())
+    ]
     if allowed is not None:
         bad = raw.notna() & ~mapped.isin(list(allowed))
         expected = (

@@ -36,6 +36,23 @@ HISTORY_COLUMNS = (
     "calendar",
 )
 _NONE = NO_INSTANT
+#: Column types of the history, so that an empty one joins like a full one.
+_HISTORY_TYPES = {
+    "ticket_id": "object",
+    "t_s": "int64",
+    "target": "object",
+    "state": "object",
+    "elapsed_s": "float64",
+    "target_s": "float64",
+    "due_s": "int64",
+    "open": "bool",
+    "segment_start": "int64",
+    "elapsed_before": "int64",
+    "paused": "bool",
+    "reached_at": "int64",
+    "warn_at": "float64",
+    "calendar": "object",
+}
 
 
 def clock_history_frame(
@@ -99,7 +116,7 @@ def clock_history_frame(
                         calendar.version,
                     )
                 )
-    history = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
+    history = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS)).astype(_HISTORY_TYPES)
     return history, calendars
 
 

@@ -178,3 +178,74 @@ def test_ticket_known_only_after_now_is_refused_not_crashed(
     for response in (by_id, by_events):
         assert response.status_code == 422
         assert response.json()["details"][0]["loc"] == ["body", "at"]
+
+
+def test_merge_is_final_in_every_endpoint(app_for: Any, sqlite_url: str) -> None:
+    client = app_for(sqlite_url)
+    base = {"ticket_id": "sys/M1", "source": "crm"}
+    events = [
+        {**base, "event_id": "m0", "occurred_at": "2016-03-10T08:00:00Z",
+         "kind": "created", "status": "new"},
+        {**base, "event_id": "m1", "occurred_at": "2016-03-10T09:00:00Z",
+         "kind": "merged"},
+        {**base, "event_id": "m2", "occurred_at": "2016-03-11T09:00:00Z",
+         "kind": "reopened"},
+    ]  # fmt: skip
+    client.post("/v1/events", json={"events": events})
+
+    risk = client.post("/v1/risk-scores", json={"tickets": [{"ticket_id": "sys/M1"}]})
+    sla = client.get("/v1/tickets/sys/M1/sla").json()
+    listed = client.get("/v1/escalations", params={"limit": 500}).json()
+
+    assert risk.json()["scores"][0]["is_open"] is False
+    assert sla["merged"] is True
+    assert {c["state"] for c in sla["clocks"]} == {"none"}
+    assert "sys/M1" not in {i["ticket_id"] for i in listed["items"]}
+
+
+def test_events_refuse_nul_characters(app_for: Any, sqlite_url: str) -> None:
+    event = {"event_id": "n", "ticket_id": "T-1", "occurred_at": "2016-03-10T08:00Z",
+             "kind": "created", "topic": "printer\u0000jam"}  # fmt: skip
+
+    body = app_for(sqlite_url).post("/v1/events", json={"events": [event]}).json()
+
+    assert body["results"][0]["status"] == "rejected"
+    problem = body["results"][0]["problems"][0]
+    assert problem["loc"] == ["body", "events", 0, "topic"]
+    assert "NUL" in problem["message"]
+
+
+def test_backlog_update_equals_a_full_rebuild(
+    sqlite_url: str, uci_events: pd.DataFrame
+) -> None:
+    from features.sla.desk import load_desk_file
+    from features.store import create_schema, write_events
+    from models.backlog import Backlog
+
+    engine = make_engine(sqlite_url)
+    create_schema(engine)
+    tickets = uci_events["ticket_id"].drop_duplicates().iloc[:60]
+    events = uci_events[uci_events["ticket_id"].isin(tickets)]
+    early = events["ticket_id"].isin(tickets.iloc[:40]) & (
+        events["occurred_at"] < events["occurred_at"].quantile(0.5)
+    )
+    write_events(engine, events[early])
+    desk = load_desk_file(Settings().sla_desk)
+    live = Backlog(engine, desk)
+    live.states()
+
+    def no_rebuild(version: int) -> None:
+        raise AssertionError("the update should not read the whole store")
+
+    live._rebuild = no_rebuild  # type: ignore[method-assign,assignment]
+    write_events(engine, events[~early])
+    at = events["occurred_at"].max()
+    updated = live.open_rows(at)
+    rebuilt = Backlog(engine, desk).open_rows(at)
+
+    assert len(live.states()) == len(Backlog(engine, desk).states())
+    columns = [c for c in rebuilt.columns if c != "sla_clocks"]
+    pd.testing.assert_frame_equal(
+        updated.sort_values("ticket_id").reset_index(drop=True)[columns],
+        rebuilt.sort_values("ticket_id").reset_index(drop=True)[columns],
+    )
