@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +42,30 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     host: str = "127.0.0.1"
     port: int = 8000
+    alert_rules: Path | None = Field(
+        default=REPO_ROOT / "models" / "alerts" / "default_rules.yaml",
+        description="Alert rule file (YAML); empty to turn alerts off.",
+    )
+    alert_interval_seconds: float = Field(default=300, gt=0)
+    alert_full_sweep_minutes: float = Field(default=60, gt=0)
+    alert_max_attempts: int = Field(default=8, ge=1)
+    alert_backoff_seconds: float = Field(default=30, gt=0)
+    alert_lease_seconds: float = Field(default=120, gt=0)
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_from: str = "stallwatch@localhost"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC key of signed webhooks; no default."
+    )
+
+    @field_validator("alert_rules", mode="before")
+    @classmethod
+    def _empty_turns_alerts_off(cls, value: object) -> object:
+        """Read an empty STALLWATCH_ALERT_RULES as "no alerts"."""
+        return None if value == "" else value
 
     @field_validator("now")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import features.alerts.tables  # noqa: F401  (the alert tables join metadata)
 from features.store import metadata
 
 connection = context.config.attributes["connection"]

@@ -1,0 +1,58 @@
+"""Record managers' feedback; "not a stall" keeps the prediction and reasons."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from api.errors import ApiError
+from api.feedback.schemas import FeedbackIn, FeedbackOut
+from api.risk.schemas import ReasonOut
+from features.alerts.feedback import add_feedback
+from models.service import ModelUnavailableError, NotYetOpenError, StallService
+
+
+class TicketNotFoundError(ApiError):
+    """No ticket with that id is in the store."""
+
+    status_code = 404
+    code = "not_found"
+
+
+def require_ticket(service: StallService, ticket_id: str) -> None:
+    """Raise a 404 error unless the store holds events of the ticket."""
+    if service.backlog.ticket_events(ticket_id).empty:
+        raise TicketNotFoundError(f"ticket {ticket_id!r} is not in the store")
+
+
+def record(
+    service: StallService, *, ticket_id: str, body: FeedbackIn, now: datetime
+) -> FeedbackOut:
+    """Store one feedback record for a known ticket."""
+    require_ticket(service, ticket_id)
+    entry: dict[str, Any] = {
+        "ticket_id": ticket_id,
+        "action": body.action,
+        "until": body.until,
+        "by": body.by,
+        "note": body.note,
+        "recorded_at": now,
+        "probability": None,
+        "reasons": None,
+        "model_version": None,
+    }
+    if body.action == "not_a_stall":
+        try:
+            scored, version = service.score_tickets([(ticket_id, None)], at=now)
+        except (ModelUnavailableError, NotYetOpenError):
+            scored, version = [], None
+        if scored:
+            entry["probability"] = scored[0].probability
+            entry["reasons"] = [vars(r) for r in scored[0].reasons]
+            entry["model_version"] = version
+    stored = add_feedback(service.backlog.engine, entry)
+    reasons = stored["reasons"]
+    return FeedbackOut(
+        **{k: v for k, v in stored.items() if k != "reasons"},
+        reasons=None if reasons is None else [ReasonOut(**r) for r in reasons],
+    )

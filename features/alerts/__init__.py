@@ -1,0 +1,1 @@
+"""The alert store: decisions, their outbox, the audit trail and manager feedback."""

@@ -1,0 +1,308 @@
+"""The delivery outbox: claim due messages, record each attempt, list alerts.
+
+Claiming is safe with several workers: on PostgreSQL the candidates are locked
+with ``SELECT ... FOR UPDATE SKIP LOCKED``, and on both dialects the claim is a
+conditional update that only one worker can win. A claim holds a lease; a
+message whose lease ran out while ``sending`` (its worker died) is claimed
+again and marked *in doubt*: it is resent with the same message id, so a
+receiver can drop the copy.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from features.alerts.store import audit_row
+from features.alerts.tables import alerts_table, audit_table, outbox_table
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    """An outbox row claimed for one delivery attempt.
+
+    Attributes
+    ----------
+    id, alert_id : int
+        Outbox row and its alert.
+    key : str
+        Unique message key; also the e-mail Message-ID and webhook delivery id.
+    ticket_id, channel, recipient, address, subject, body : str
+        What to deliver and where.
+    attempt : int
+        Number of this attempt, from 1 (every claim counts as one).
+    in_doubt : bool
+        An earlier claim ended without a recorded outcome (its worker died,
+        perhaps while sending), so the message may have been delivered.
+    token : str
+        Claim token; only the claimant can record the outcome.
+    """
+
+    id: int
+    alert_id: int
+    key: str
+    ticket_id: str
+    channel: str
+    recipient: str
+    address: str
+    subject: str
+    body: str
+    attempt: int
+    in_doubt: bool
+    token: str
+
+
+def _due(now: datetime) -> Any:
+    c = outbox_table.c
+    return sa.or_(
+        sa.and_(c.state == "pending", c.next_attempt_at <= now),
+        sa.and_(c.state == "sending", c.lease_until <= now),
+    )
+
+
+def claim_due(
+    engine: Engine, *, now: datetime, lease: timedelta, limit: int = 50
+) -> list[ClaimedMessage]:
+    """Claim up to ``limit`` messages that are due at ``now``.
+
+    Parameters
+    ----------
+    engine : Engine
+        The store.
+    now : datetime
+        The worker's current instant (UTC).
+    lease : timedelta
+        How long the claim holds before another worker may take the message.
+    limit : int
+        At most this many messages.
+
+    Returns
+    -------
+    list of ClaimedMessage
+        Oldest due first.
+    """
+    c = outbox_table.c
+    token = uuid.uuid4().hex
+    candidates = (
+        sa.select(c.id, c.state)
+        .where(_due(now))
+        .order_by(c.next_attempt_at, c.id)
+        .limit(limit)
+    )
+    claimed: list[ClaimedMessage] = []
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        for row_id, state in conn.execute(candidates).all():
+            won = conn.execute(
+                sa.update(outbox_table)
+                .where(c.id == row_id)
+                .where(_due(now))
+                .values(
+                    state="sending",
+                    lease_until=now + lease,
+                    claim_token=token,
+                    attempts=c.attempts + 1,
+                )
+                .returning(*outbox_table.c)
+            ).one_or_none()
+            if won is None:
+                continue
+            row = won._mapping
+            in_doubt = state == "sending"
+            if in_doubt:
+                conn.execute(
+                    audit_table.insert(),
+                    audit_row(
+                        ticket_id=row["ticket_id"],
+                        at=now,
+                        kind="delivery_in_doubt",
+                        who="stallwatch-worker",
+                        why="claimed earlier by a worker that stopped before "
+                        "recording the outcome; resending with the same message id",
+                        alert_id=row["alert_id"],
+                        outbox_id=row["id"],
+                        detail={"attempt": row["attempts"] - 1},
+                    ),
+                )
+            claimed.append(
+                ClaimedMessage(
+                    id=row["id"],
+                    alert_id=row["alert_id"],
+                    key=row["key"],
+                    ticket_id=row["ticket_id"],
+                    channel=row["channel"],
+                    recipient=row["recipient"],
+                    address=row["address"],
+                    subject=row["subject"],
+                    body=row["body"],
+                    attempt=row["attempts"],
+                    in_doubt=in_doubt,
+                    token=token,
+                )
+            )
+    return claimed
+
+
+def record_attempt(
+    engine: Engine,
+    message: ClaimedMessage,
+    *,
+    now: datetime,
+    error: str | None,
+    permanent: bool = False,
+    max_attempts: int = 8,
+    backoff: timedelta = timedelta(seconds=30),
+) -> str:
+    """Record one delivery attempt and move the message on.
+
+    Parameters
+    ----------
+    engine : Engine
+        The store.
+    message : ClaimedMessage
+        The claimed message.
+    now : datetime
+        When the attempt finished (UTC).
+    error : str or None
+        None when delivered; otherwise what went wrong.
+    permanent : bool
+        The error cannot go away by retrying (e.g. the address was refused).
+    max_attempts : int
+        After this many failed attempts the message is dead.
+    backoff : timedelta
+        Wait after the first failure; doubled after each further one.
+
+    Returns
+    -------
+    str
+        The new state: ``sent``, ``pending`` (retry later) or ``dead``;
+        ``lost_claim`` if another worker took the message meanwhile.
+    """
+    values: dict[str, Any] = {"lease_until": None, "claim_token": None}
+    if error is None:
+        state = "sent"
+        values |= {"state": state, "sent_at": now, "last_error": None}
+    elif permanent or message.attempt >= max_attempts:
+        state = "dead"
+        values |= {"state": state, "last_error": error}
+    else:
+        state = "pending"
+        wait = backoff * (2 ** (message.attempt - 1))
+        values |= {"state": state, "last_error": error, "next_attempt_at": now + wait}
+    c = outbox_table.c
+    with engine.begin() as conn:
+        updated = conn.execute(
+            sa.update(outbox_table)
+            .where(c.id == message.id)
+            .where(c.claim_token == message.token)
+            .values(**values)
+        ).rowcount
+        if not updated:
+            return "lost_claim"
+        why = (
+            "delivered"
+            if error is None
+            else f"failed ({'dead letter' if state == 'dead' else 'will retry'}): "
+            f"{error}"
+        )
+        conn.execute(
+            audit_table.insert(),
+            audit_row(
+                ticket_id=message.ticket_id,
+                at=now,
+                kind="delivery_attempt",
+                who="stallwatch-worker",
+                why=why,
+                alert_id=message.alert_id,
+                outbox_id=message.id,
+                detail={
+                    "channel": message.channel,
+                    "recipient": message.recipient,
+                    "address": message.address,
+                    "attempt": message.attempt,
+                    "in_doubt": message.in_doubt,
+                    "state": state,
+                    "next_attempt_at": values.get("next_attempt_at"),
+                },
+            ),
+        )
+    return state
+
+
+def list_alerts(
+    engine: Engine,
+    *,
+    state: str | None = None,
+    ticket_id: str | None = None,
+    rule: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Return alerts, newest first, each with its outbox rows.
+
+    Parameters
+    ----------
+    engine : Engine
+        The store.
+    state : str, optional
+        Only alerts with at least one outbox row in this state (``pending``,
+        ``sending``, ``sent``, ``dead``), or ``held`` for rows waiting for
+        their recipient's business hours.
+    ticket_id, rule : str, optional
+        Filters.
+    limit, offset : int
+        The page.
+
+    Returns
+    -------
+    total : int
+        How many alerts match.
+    alerts : list of dict
+        Alert columns plus ``deliveries``, a list of outbox rows.
+    """
+    a, o = alerts_table.c, outbox_table.c
+    where = []
+    if ticket_id is not None:
+        where.append(a.ticket_id == ticket_id)
+    if rule is not None:
+        where.append(a.rule == rule)
+    if state == "held":
+        held = sa.and_(o.state == "pending", o.held_until.is_not(None))
+        where.append(sa.exists().where(o.alert_id == a.id).where(held))
+    elif state is not None:
+        where.append(sa.exists().where(o.alert_id == a.id).where(o.state == state))
+    with engine.connect() as conn:
+        total = conn.execute(
+            sa.select(sa.func.count()).select_from(alerts_table).where(*where)
+        ).scalar_one()
+        page = conn.execute(
+            sa.select(alerts_table)
+            .where(*where)
+            .order_by(a.decided_at.desc(), a.id.desc())
+            .limit(limit)
+            .offset(offset)
+        ).all()
+        alerts = [dict(r._mapping) for r in page]
+        ids = [r["id"] for r in alerts]
+        rows = conn.execute(
+            sa.select(outbox_table).where(o.alert_id.in_(ids)).order_by(o.id)
+        ).all()
+    by_alert: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_alert.setdefault(row.alert_id, []).append(dict(row._mapping))
+    for alert in alerts:
+        alert["deliveries"] = by_alert.get(alert["id"], [])
+    return int(total), alerts
+
+
+def outbox_rows(engine: Engine) -> list[dict[str, Any]]:
+    """Return every outbox row, in id order (for checks and tests)."""
+    with engine.connect() as conn:
+        query = sa.select(outbox_table).order_by(outbox_table.c.id)
+        return [dict(r._mapping) for r in conn.execute(query)]

@@ -1,0 +1,1 @@
+"""Alert rules, their evaluation over SLA clocks and stall risk, and delivery."""
