@@ -1,36 +1,52 @@
-"""Record a training run in MLflow: parameters, metrics, data hash, bundle."""
+"""Record a training run in MLflow and register its model version.
+
+The run holds the parameters, the summary and per-cut-off metrics, the data
+hash and ``evaluation.json``; its model is registered as a new version of
+``stallwatch`` (see :mod:`training.registry`).
+"""
 
 from __future__ import annotations
 
 import logging
-import os
 import re
+from dataclasses import dataclass
 
 from training.pipeline import TrainingResult
 
 log = logging.getLogger("stallwatch.training")
 
-EXPERIMENT = "stallwatch-stall-risk"
+
+@dataclass(frozen=True)
+class LoggedRun:
+    """Where a training run landed in MLflow."""
+
+    run_id: str
+    model_version: str
+    tracking_uri: str
 
 
 def _metric_name(name: str) -> str:
     return re.sub(r"[^0-9A-Za-z_\-./ ]", "_", name)
 
 
-def log_run(result: TrainingResult, *, default_tracking_uri: str) -> str:
-    """Log a finished run; ``MLFLOW_TRACKING_URI`` wins over the default.
+def log_run(result: TrainingResult, *, default_tracking_uri: str) -> LoggedRun:
+    """Log a finished run and register its model; ``MLFLOW_TRACKING_URI`` wins.
 
     Returns
     -------
-    str
-        The MLflow run id.
+    LoggedRun
+        The MLflow run id and the registry version of its model.
     """
     import mlflow
 
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment(EXPERIMENT)
-    with mlflow.start_run(run_name=f"train-{result.version}") as run:
+    from training.registry import connect, experiment_id, log_and_register
+
+    client = connect(default_tracking_uri)
+    uri = mlflow.get_tracking_uri()
+    experiment = experiment_id(client, uri)
+    with mlflow.start_run(
+        experiment_id=experiment, run_name=f"train-{result.version}"
+    ) as run:
         params = {k: str(v)[:500] for k, v in result.params.items()}
         mlflow.log_params({**params, "model_version": result.version})
         metrics = {
@@ -48,7 +64,12 @@ def log_run(result: TrainingResult, *, default_tracking_uri: str) -> str:
                 },
                 step=step,
             )
-        mlflow.log_artifacts(str(result.bundle_dir), artifact_path="bundle")
+        version = log_and_register(
+            result.bundle_dir,
+            result.per_cutoff,
+            k=int(result.params.get("k", 50)),
+            label=str(result.params.get("label", "source")),
+        )
         run_id: str = run.info.run_id
     log.info("mlflow_run_logged", extra={"run_id": run_id, "tracking_uri": uri})
-    return run_id
+    return LoggedRun(run_id=run_id, model_version=version, tracking_uri=uri)
