@@ -63,8 +63,9 @@ def results_table(
             for s in ("raw", "calibrated")
         ]
         lines += [
-            "Calibration of LightGBM on the test windows (isotonic, fitted on the "
-            f"validation window): expected calibration error {ece[0]} raw, "
+            "Calibration of LightGBM on the test windows (none, sigmoid or "
+            "isotonic, chosen and fitted on the validation window): expected "
+            f"calibration error {ece[0]} raw, "
             f"{ece[1]} calibrated; Brier score {score[0]} raw, {score[1]} "
             "calibrated.",
             "",
@@ -109,12 +110,13 @@ def model_card(
 ) -> str:
     """Render the model card shipped beside every bundle."""
     features = ", ".join(bundle.features)
+    method = getattr(bundle, "calibration_method", "isotonic")
     calibration = (
-        f"isotonic, fitted on the latest {quality['validation_rows']:.0f} "
-        "held-out moments"
+        f"{method} calibration, chosen by cross-validated log loss and fitted "
+        f"on {quality['validation_rows']:.0f} moments of a validation window "
+        "a gap after training and a gap before the data's end"
         if quality.get("calibrated")
-        else "LightGBM's own (isotonic calibration raised the expected "
-        "calibration error on the test windows, so it is not served)"
+        else "LightGBM's own (no calibration map beat it on the validation window)"
     )
     return f"""# stallwatch stall model {bundle.version}
 
