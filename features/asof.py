@@ -146,6 +146,9 @@ def event_states(events: pd.DataFrame) -> pd.DataFrame:
     held_before = state.duplicated(["ticket_id", "group"]) & group.notna()
     state["handoffs"] = handoff.groupby(ticket).cumsum()
     state["group_returns"] = (handoff & held_before).groupby(ticket).cumsum()
+    # Whether the latest hand-off went back to a group held before (for reasons).
+    back = (handoff & held_before).astype("float64").where(handoff)
+    state["back_with_group"] = back.groupby(ticket).ffill().fillna(0.0) > 0
     state["last_handoff_ns"] = t.where(handoff).groupby(ticket).ffill()
     first_group = ~state.duplicated(["ticket_id", "group"]) & group.notna()
     state["distinct_groups"] = first_group.groupby(ticket).cumsum()
@@ -235,8 +238,10 @@ def features_at(states: pd.DataFrame, moments: pd.DataFrame) -> pd.DataFrame:
     -------
     DataFrame
         Columns ``ticket_id``, ``at``, the ticket's state columns, ``done``,
-        ``breached``, ``merged`` and every name in :data:`FEATURES`; durations
-        in hours. Ordered like ``moments``.
+        ``breached``, ``merged``, ``back_with_group`` (the latest hand-off
+        went back to a group the ticket had left; not a model feature) and
+        every name in :data:`FEATURES`; durations in hours. Ordered like
+        ``moments``.
     """
     asked = moments[["ticket_id", "at"]].copy()
     asked["ticket_id"] = asked["ticket_id"].astype("string")
@@ -298,6 +303,7 @@ def _finish_features(rows: pd.DataFrame) -> pd.DataFrame:
     ].astype(bool)
     out["breached"] = rows["breached"].astype(bool)
     out["merged"] = rows["merged"].astype(bool)
+    out["back_with_group"] = rows["back_with_group"].astype(bool)
     out["created_at"] = pd.to_datetime(rows["created_ns"].astype("int64"), utc=True)
 
     out["age_hours"] = _hours(at - rows["created_ns"])

@@ -18,8 +18,12 @@ from features.events import conform_events
 from features.sla.calendar import BusinessCalendar
 from features.sla.desk import SlaDesk
 from features.sla.features import SLA_FEATURES, sla_features
+from features.sla.policy import TARGETS
 from features.sla.table import clock_history_frame, clocks_at
 from features.store import count_events, read_events, tickets_ingested_since
+
+#: Business minutes elapsed on each target's latest clock, read by the reasons.
+_ELAPSED = tuple(f"sla_{t}_elapsed_minutes" for t in TARGETS)
 
 
 @dataclass(frozen=True)
@@ -42,13 +46,14 @@ def with_clocks(
     Adds :data:`features.sla.features.SLA_FEATURES`, ``sla_next_due`` (the
     nearest due instant of a running clock), ``sla_least_share_left`` (the
     smallest share of a target left on a running, unbreached clock),
-    ``sla_breached_since`` (the earliest due instant of a breached clock) and
-    ``sla_clocks`` (target: state, for the reader).
+    ``sla_breached_since`` (the earliest due instant of a breached clock),
+    ``sla_clocks`` (target: state, for the reader) and
+    ``sla_<target>_elapsed_minutes`` (business minutes, for the reasons).
     """
     rows = rows.reset_index(drop=True)
     if rows.empty:
         extra = [*SLA_FEATURES, "sla_least_share_left", "sla_next_due"]
-        extra += ["sla_breached_since", "sla_clocks"]
+        extra += ["sla_breached_since", "sla_clocks", *_ELAPSED]
         return rows.assign(**dict.fromkeys(extra))
     clocks = clocks_at(history, calendars, rows[["ticket_id", "at"]])
     features = sla_features(clocks, len(rows))
@@ -72,6 +77,10 @@ def with_clocks(
         include_groups=False,
     )
     rows["sla_clocks"] = summary.reindex(rows.index).to_numpy()
+    for target, column in zip(TARGETS, _ELAPSED, strict=True):
+        mine = clocks[clocks["target"] == target]
+        elapsed = mine.set_index("order")["elapsed_minutes"]
+        rows[column] = elapsed.reindex(rows.index).to_numpy(dtype=float)
     return rows
 
 
@@ -138,6 +147,14 @@ class Backlog:
     def _rows(self, built: _Built, moments: pd.DataFrame) -> pd.DataFrame:
         rows = features_at(built.states, moments)
         return with_clocks(rows, built.history, built.calendars)
+
+    def events(self) -> pd.DataFrame:
+        """Return every stored event, sorted by ticket, time and sequence."""
+        return self._current().events
+
+    def rows_at(self, moments: pd.DataFrame) -> pd.DataFrame:
+        """Return feature and clock rows for any (``ticket_id``, ``at``) pairs."""
+        return self._rows(self._current(), moments)
 
     def open_rows(self, at: datetime) -> pd.DataFrame:
         """Return feature and clock rows of every ticket open at ``at``."""
