@@ -1,0 +1,1 @@
+"""The manager's web pages: the stall list, a ticket's story, the reports."""

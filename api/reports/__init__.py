@@ -1,0 +1,1 @@
+"""Routes, schemas and service of the reports."""
