@@ -8,14 +8,21 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.alerts.routes import router as alerts_router
+from api.deps import resolve_now
 from api.errors import install_error_handlers
 from api.escalations.routes import router as escalations_router
 from api.events.routes import router as events_router
+from api.feedback.routes import router as feedback_router
 from api.health.routes import router as health_router
+from api.pages.routes import install_pages
+from api.reports.routes import router as reports_router
 from api.risk.routes import router as risk_router
 from api.tickets.routes import router as tickets_router
 from features.sla.desk import load_desk_file
 from features.store import create_schema, make_engine
+from models.alerts.engine import AlertEngine
+from models.alerts.rules import load_rules_file
 from models.backlog import Backlog
 from models.service import StallService
 from stallwatch import __version__
@@ -34,6 +41,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         create_schema(engine)
         desk = load_desk_file(settings.sla_desk)
         service = StallService(Backlog(engine, desk), settings.model_dir)
+        if settings.alert_rules is not None:
+            service.alerts = AlertEngine(
+                backlog=service.backlog,
+                rules=load_rules_file(settings.alert_rules),
+                scorer=service.scorer,
+                clock=lambda: resolve_now(settings, None),
+            )
         app.state.settings = settings
         app.state.service = service
         scorer = service.scorer()
@@ -60,4 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(risk_router)
     app.include_router(escalations_router)
     app.include_router(tickets_router)
+    app.include_router(reports_router)
+    install_pages(app)
+    app.include_router(alerts_router)
+    app.include_router(feedback_router)
     return app

@@ -11,8 +11,17 @@ import pandas as pd
 
 from models.reasons import Reason, explain
 from training.bundle import BundleError, ModelBundle, current_version, load_bundle
+from training.time_to_breach import matrix_codes
 
 log = logging.getLogger("stallwatch.models")
+
+
+@dataclass(frozen=True)
+class TimeToBreach:
+    """Business hours until the ticket breaches or is resolved, whichever first."""
+
+    median_business_hours: float
+    p90_business_hours: float
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,7 @@ class StallScore:
     band: str
     reasons: list[Reason]
     model_version: str
+    time_to_breach: TimeToBreach | None = None
 
 
 class StallScorer:
@@ -55,6 +65,21 @@ class StallScorer:
             return np.zeros(0)
         return self.bundle.calibrate(self.bundle.raw_score(rows))
 
+    def _times_to_breach(self, matrix: pd.DataFrame) -> list[TimeToBreach | None]:
+        model = getattr(self.bundle, "time_to_breach", None)
+        if model is None:
+            return [None] * len(matrix)
+        hours = model.quantiles(matrix_codes(matrix))
+        return [TimeToBreach(float(m), float(p)) for m, p in hours.tolist()]
+
+    def times_to_breach(self, rows: pd.DataFrame) -> list[TimeToBreach | None]:
+        """Return each row's median and 90th percentile hours to its outcome.
+
+        Business hours to breach or resolution, whichever comes first; None
+        for every row when the bundle has no time-to-breach model.
+        """
+        return self._times_to_breach(self.bundle.matrix(rows))
+
     def score(self, rows: pd.DataFrame, *, top_reasons: int = 3) -> list[StallScore]:
         """Score rows and explain each score with its strongest reasons."""
         if rows.empty:
@@ -67,6 +92,7 @@ class StallScorer:
             self.bundle.booster.predict(matrix, pred_contrib=True), dtype=float
         )[:, :-1]
         features = self.bundle.features
+        times = self._times_to_breach(matrix)
         records = rows.to_dict("records")
         return [
             StallScore(
@@ -75,9 +101,10 @@ class StallScorer:
                 band=str(bands[i]),
                 reasons=explain(record, contributions[i], features, top=top_reasons),
                 model_version=self.bundle.version,
+                time_to_breach=times[i],
             )
             for i, record in enumerate(records)
         ]
 
 
-__all__ = ["BundleError", "StallScore", "StallScorer"]
+__all__ = ["BundleError", "StallScore", "StallScorer", "TimeToBreach"]

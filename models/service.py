@@ -18,13 +18,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.alerts.feedback import latest_feedback
 from features.sla.clocks import compute_clocks
 from features.sla.model import TicketClocks
 from features.store import ingest_live_events, keep_rejected
+from models.alerts.engine import AlertEngine
 from models.backlog import Backlog
 from models.escalation import RankReason, rank
 from models.reasons import Reason
-from models.scorer import BundleError, StallScorer
+from models.scorer import BundleError, StallScorer, TimeToBreach
 
 log = logging.getLogger("stallwatch.models")
 
@@ -60,6 +62,7 @@ class TicketRisk:
     band: str
     reasons: list[Reason]
     is_open: bool
+    time_to_breach: TimeToBreach | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,8 @@ class StallService:
         self._scorer: StallScorer | None = None
         self._refused: str | None = None
         self._lock = threading.Lock()
+        #: Evaluates alert rules on stored events; None when alerts are off.
+        self.alerts: AlertEngine | None = None
 
     def scorer(self) -> StallScorer | None:
         """Return the current model, loading a newly pointed-to one if needed."""
@@ -122,7 +127,9 @@ class StallService:
         """Score tickets given by id (from the store) or by their events."""
         scorer = self.scorer()
         if scorer is None:
-            raise ModelUnavailableError("no model is loaded: run `stallwatch train`")
+            raise ModelUnavailableError(
+                "no model is loaded: run `stallwatch train`, then `stallwatch promote`"
+            )
 
         # Stored tickets and sent tickets are featurised the same way.
         stored = [(i, t) for i, (t, ev) in enumerate(tickets) if ev is None]
@@ -151,6 +158,7 @@ class StallService:
                 band=scores[t].band,
                 reasons=scores[t].reasons,
                 is_open=bool(still_open[t]),
+                time_to_breach=scores[t].time_to_breach,
             )
             for t, _ in tickets
         ], scorer.version
@@ -167,8 +175,20 @@ class StallService:
     def ingest_events(
         self, records: list[dict[str, Any]], rejected: list[tuple[str, str]]
     ) -> tuple[set[str], set[str]]:
-        """Store live events; return the ids written and those in conflict."""
-        return ingest_live_events(self.backlog.engine, records, rejected)
+        """Store live events; return the ids written and those in conflict.
+
+        With alerts on, the tickets that received new events are evaluated at
+        once; a failure there is logged and the worker's next tick catches up.
+        """
+        engine = self.backlog.engine
+        written, conflicting = ingest_live_events(engine, records, rejected)
+        if self.alerts is not None and written:
+            changed = {str(r["ticket_id"]) for r in records if r["event_id"] in written}
+            try:
+                self.alerts.evaluate(changed)
+            except Exception as exc:  # the events are stored; alerts catch up
+                log.warning("alert_evaluation_failed", extra={"error": repr(exc)})
+        return written, conflicting
 
     def keep_rejected(self, rejected: list[tuple[str, str]]) -> None:
         """Keep refused payloads and their problems in the store."""
@@ -193,6 +213,8 @@ class StallService:
         at: datetime,
         group: str | None = None,
         category: str | None = None,
+        channel: str | None = None,
+        flag: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> EscalationPage:
@@ -202,6 +224,16 @@ class StallService:
             rows = rows[rows["group"] == group]
         if category is not None:
             rows = rows[rows["category"] == category]
+        if channel is not None:
+            rows = rows[rows["channel"] == channel]
+        # Managers' feedback: a snoozed ticket leaves the list until its time.
+        feedback = latest_feedback(self.backlog.engine, at=at)
+        snoozed = [
+            ticket
+            for ticket, f in feedback.items()
+            if f["action"] == "snooze" and f["until"] > at
+        ]
+        rows = rows[~rows["ticket_id"].isin(snoozed)]
         rows = rows.reset_index(drop=True)
         scorer = self.scorer()
 
@@ -210,14 +242,18 @@ class StallService:
             probability = scorer.probabilities(rows)
             bands = scorer.bundle.band(probability)
         order, why = rank(rows, probability, bands)
+        if flag is not None:
+            order = np.array([p for p in order if why[p].flag == flag], dtype=int)
         page = order[offset : offset + limit]
 
         explained: dict[int, list[Reason]] = {}
+        timed: dict[int, TimeToBreach | None] = {}
         if scorer is not None and len(page):
             for position, scored in zip(
                 page, scorer.score(rows.iloc[page]), strict=True
             ):
                 explained[int(position)] = scored.reasons
+                timed[int(position)] = scored.time_to_breach
         records = rows.iloc[page].to_dict("records")
         items = [
             Escalation(
@@ -239,15 +275,27 @@ class StallService:
                     "sla_next_due": _instant(record["sla_next_due"]),
                     "sla_breached_since": _instant(record["sla_breached_since"]),
                     "sla_clocks": dict(record["sla_clocks"] or {}),
+                    "time_to_breach": _plain_time(timed.get(int(position))),
+                    "feedback": _feedback(feedback.get(str(record["ticket_id"]))),
                 },
             )
             for n, (position, record) in enumerate(zip(page, records, strict=True))
         ]
         return EscalationPage(
-            total=len(rows),
+            total=len(order),
             items=items,
             model_version=None if scorer is None else scorer.version,
         )
+
+
+def _plain_time(value: TimeToBreach | None) -> dict[str, float] | None:
+    return None if value is None else dict(vars(value))
+
+
+def _feedback(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    if record is None:
+        return None
+    return {k: record[k] for k in ("action", "until", "by", "note", "recorded_at")}
 
 
 def _instant(value: Any) -> datetime | None:

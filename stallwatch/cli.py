@@ -6,7 +6,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from features.sla.desk import SlaDesk
 
 from stallwatch.logs import configure_logging
+from stallwatch.promoting import report_candidate, run_promote
 from stallwatch.settings import REPO_ROOT, get_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -126,12 +127,16 @@ def train(
     sla_features: Annotated[
         bool, typer.Option(help="Add SLA clock features from the desk set-up.")
     ] = True,
+    feedback_labels: Annotated[
+        bool, typer.Option(help="Managers' 'not a stall' verdicts override labels.")
+    ] = False,
     database_url: Database = None,
 ) -> None:
     """Evaluate on rolling time splits, fit the served model, log to MLflow."""
     import pandas as pd
     import sqlalchemy as sa
 
+    from features.alerts.feedback import not_a_stall_tickets
     from features.store import create_schema, make_engine, read_events
     from training.pipeline import InsufficientHistoryError, run_training
     from training.tracking import log_run
@@ -161,14 +166,55 @@ def train(
             gap=pd.Timedelta(days=gap_days),
             desk=desk,
             label="policy" if label == "policy" else "source",
+            not_a_stall=sorted(not_a_stall_tickets(engine)) if feedback_labels else (),
         )
     except InsufficientHistoryError as exc:
         typer.echo(f"cannot train: {exc}", err=True)
         raise typer.Exit(code=2) from exc
-    run_id = log_run(result, default_tracking_uri=settings.mlflow_tracking_uri)
+    logged = log_run(result, default_tracking_uri=settings.mlflow_tracking_uri)
     typer.echo((result.bundle_dir / "evaluation.md").read_text())
     typer.echo(f"model {result.version} written to {result.bundle_dir}")
-    typer.echo(f"MLflow run {run_id}")
+    typer.echo(
+        f"MLflow run {logged.run_id}, registered as version {logged.model_version}"
+    )
+    report_candidate(settings, logged.model_version, metric="first")
+
+
+@app.command()
+def promote(
+    version: Annotated[
+        str | None, typer.Argument(help="Registry version; default the newest.")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Override a refusal.")] = False,
+    reason: Annotated[
+        str | None, typer.Option(help="Why (needed with --force).")
+    ] = None,
+    metric: Annotated[
+        str, typer.Option(help="Gate on precision@k: first, daily, all.")
+    ] = "first",
+) -> None:
+    """Serve a registered model if it beats the rule and the champion (or --force)."""
+    if not run_promote(
+        get_settings(), version, metric=metric, force=force, reason=reason
+    ):
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def evaluate(
+    k: Annotated[int, typer.Option(min=1, help="Tickets reviewed per day.")] = 50,
+    gap_days: Annotated[float, typer.Option(help="Gap between the parts.")] = 7,
+    cutoffs: Annotated[int, typer.Option(min=1, help="Rolling cut-offs.")] = 3,
+    label: Annotated[str, typer.Option(help="'source' or 'policy' breach.")] = "source",
+    out: Annotated[Path, typer.Option(help="Report folder.")] = Path("var/evaluation"),
+    database_url: Database = None,
+) -> None:
+    """Evaluate model and baselines on rolling cut-offs; report; log to MLflow."""
+    from stallwatch.evaluating import evaluate_command
+
+    evaluate_command(
+        k=k, gap_days=gap_days, cutoffs=cutoffs, label=label, out=out, url=database_url
+    )
 
 
 @app.command()
@@ -235,7 +281,9 @@ def demo(
     """Import the bundled real log, train, score, and serve it as of a replay moment."""
     started = time.perf_counter()
     import_log(source="uci", path=BUNDLED_UCI, mapping=None, source_timezone="UTC")
-    train(k=50, gap_days=7, known_at=at, label="source", sla_features=True)
+    # The policy label's model beats the rule on every cut-off; the gate decides.
+    train(k=50, gap_days=7, known_at=at, label="policy", sla_features=True)
+    run_promote(get_settings(), None)
     score(at=at, limit=10)
     typer.echo(f"demo pipeline finished in {time.perf_counter() - started:.0f} s")
     if no_serve:
@@ -243,10 +291,60 @@ def demo(
     settings = get_settings()
     typer.echo(
         f"serving on http://{settings.host}:{port or settings.port} "
-        f"as of {at}; try: curl "
+        f"as of {at}; open http://{settings.host}:{port or settings.port}/ "
+        "for the manager's page, or try: curl "
         f"'http://{settings.host}:{port or settings.port}/v1/escalations?limit=5'"
     )
     serve(host=None, port=port, at=at)
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="One tick, then stop.")] = False,
+) -> None:
+    """Evaluate alert rules every few minutes and deliver the outbox."""
+    from stallwatch.worker import run_worker
+
+    try:
+        run_worker(get_settings(), once=once)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
+
+
+@app.command("evaluate-ttb")
+def evaluate_ttb(
+    gap_days: Annotated[float, typer.Option(help="Gap before each test window.")] = 7,
+    label: Annotated[str, typer.Option(help="'source' or 'policy' breach.")] = "source",
+    database_url: Database = None,
+) -> None:
+    """Measure time to breach against the median-remaining baseline."""
+    from stallwatch.timing import run_evaluate_ttb
+
+    if label not in ("source", "policy"):
+        raise typer.BadParameter(f"--label {label!r}: expected source or policy")
+    url = database_url or get_settings().database_url
+    mode: Literal["source", "policy"] = "policy" if label == "policy" else "source"
+    try:
+        typer.echo(run_evaluate_ttb(url, _desk(), label=mode, gap_days=gap_days))
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
+
+
+@app.command("evaluate-remaining")
+def evaluate_remaining(
+    path: Annotated[Path, typer.Argument(help="The reduced Helpdesk CSV.")],
+    gap_days: Annotated[float, typer.Option(help="Gap of the split by time.")] = 28,
+) -> None:
+    """Remaining time: the papers' file-order split beside a split by time."""
+    from stallwatch.timing import run_evaluate_remaining
+
+    try:
+        typer.echo(run_evaluate_remaining(path, gap_days=gap_days))
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
 
 
 @app.command("sla-check")

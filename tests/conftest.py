@@ -123,6 +123,10 @@ def trained(
         first = runner.invoke(app, ["import", "uci", str(uci_head)])
         again = runner.invoke(app, ["import", "uci", str(uci_head)])
         trained = runner.invoke(app, ["train", "--gap-days", "1"])
+        # Only promotion serves a model; this slice is too small to pass the gate.
+        promoted = runner.invoke(
+            app, ["promote", "--force", "--reason", "test fixture: a 40,000-row slice"]
+        )
         settings = Settings()
     get_settings.cache_clear()
 
@@ -131,5 +135,6 @@ def trained(
     assert "(0 new)" in again.output
     assert trained.exit_code == 0, trained.output
     assert "PR-AUC, first moment" in trained.output
+    assert promoted.exit_code == 0, promoted.output
     settings.now = pd.Timestamp(REPLAY_MOMENT).to_pydatetime()
     yield settings

@@ -2,7 +2,8 @@
 
 A bundle is a folder ``<model_dir>/<version>/`` holding ``bundle.joblib``, its
 SHA-256 in ``bundle.sha256`` and a human-readable ``MODEL_CARD.md``. The file
-``<model_dir>/CURRENT`` names the version the service loads.
+``<model_dir>/CURRENT`` names the version the service loads; only promotion
+(:mod:`training.registry`) moves it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sklearn.pipeline import Pipeline
 
 from training.learners import as_matrix
 from training.text import add_text_features
+from training.time_to_breach import TimeToBreachModel
 
 BUNDLE_FILE = "bundle.joblib"
 HASH_FILE = "bundle.sha256"
@@ -44,6 +46,11 @@ class ModelBundle:
     band_thresholds: dict[str, float]
     card: dict[str, Any] = field(default_factory=dict)
     text: Pipeline | None = None
+    #: How ``calibration_x/_y`` were fitted: none, sigmoid or isotonic.
+    calibration_method: str = "isotonic"
+    #: Business hours to breach or resolution; None in bundles without one
+    #: (a plain default, so bundles pickled before the field load as None).
+    time_to_breach: TimeToBreachModel | None = None
 
     @property
     def features(self) -> list[str]:
@@ -60,7 +67,7 @@ class ModelBundle:
         return np.asarray(self.booster.predict(self.matrix(rows)), dtype=float)
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
-        """Map raw probabilities through the isotonic calibration."""
+        """Map raw probabilities through the calibration table."""
         return np.interp(raw, self.calibration_x, self.calibration_y)
 
     def band(self, probability: np.ndarray) -> np.ndarray:
@@ -76,19 +83,35 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def save_bundle(bundle: ModelBundle, model_dir: Path, *, card_text: str) -> Path:
-    """Write the bundle, its hash and its card, then point CURRENT at it."""
+def write_bundle(bundle: ModelBundle, model_dir: Path, *, card_text: str) -> Path:
+    """Write the bundle, its hash and its card; CURRENT is left where it is."""
     folder = model_dir / bundle.version
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / BUNDLE_FILE
     joblib.dump(bundle, target)
     (folder / HASH_FILE).write_text(_sha256(target) + "\n")
     (folder / CARD_FILE).write_text(card_text)
+    return folder
+
+
+def point_current(model_dir: Path, version: str) -> None:
+    """Atomically make CURRENT name ``version``: the service loads it next."""
     pointer = model_dir / CURRENT_FILE
     temporary = pointer.with_suffix(".tmp")
-    temporary.write_text(bundle.version + "\n")
+    temporary.write_text(version + "\n")
     temporary.replace(pointer)
+
+
+def save_bundle(bundle: ModelBundle, model_dir: Path, *, card_text: str) -> Path:
+    """Write the bundle, its hash and its card, then point CURRENT at it."""
+    folder = write_bundle(bundle, model_dir, card_text=card_text)
+    point_current(model_dir, bundle.version)
     return folder
+
+
+def recorded_hash(model_dir: Path, version: str) -> str:
+    """Return the SHA-256 recorded beside a bundle."""
+    return (model_dir / version / HASH_FILE).read_text().strip()
 
 
 def current_version(model_dir: Path) -> str | None:
@@ -103,7 +126,10 @@ def load_bundle(model_dir: Path, version: str | None = None) -> ModelBundle:
     """Load a bundle after checking its bytes against the recorded hash."""
     version = version or current_version(model_dir)
     if version is None:
-        raise BundleError(f"no model in {model_dir}: run `stallwatch train` first")
+        raise BundleError(
+            f"no model in {model_dir}: run `stallwatch train`, "
+            "then `stallwatch promote`"
+        )
     folder = model_dir / version
     target, recorded = folder / BUNDLE_FILE, folder / HASH_FILE
     if not target.exists() or not recorded.exists():

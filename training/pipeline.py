@@ -12,13 +12,15 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.isotonic import IsotonicRegression
 
 from features.asof import CATEGORICAL_FEATURES, LOAD_FEATURES, NUMERIC_FEATURES
 from features.sla.desk import SlaDesk
 from features.sla.features import SLA_FEATURES
-from training.bundle import ModelBundle, save_bundle
+from training.bundle import ModelBundle, write_bundle
 from training.dataset import build_snapshots
+from training.evaluation.calibration import choose_calibrator
+from training.evaluation.protocol import served_split
+from training.feedback import apply_feedback_labels
 from training.learners import (
     as_matrix,
     category_levels,
@@ -31,6 +33,7 @@ from training.metrics import brier, evaluate_scores, expected_calibration_error
 from training.report import model_card, results_table
 from training.split import DEFAULT_GAP, Split, final_split, rolling_splits
 from training.text import add_text_features, fit_topic_text, text_columns
+from training.time_to_breach_eval import fit_served_time_to_breach
 
 log = logging.getLogger("stallwatch.training")
 
@@ -130,12 +133,19 @@ def evaluate_split(
         for metric, value in evaluate_scores(test, score, k=k).items():
             result[f"{name}.{metric}"] = value
 
-    # Calibration as served: isotonic on the validation window, judged on test.
-    raw_validation = booster.predict(as_matrix(validation, levels, numeric))
-    isotonic = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
-    isotonic.fit(raw_validation, validation["stalled"].to_numpy(dtype=bool))
+    # Calibration chosen on this split's validation rows, judged on test. The
+    # full protocol (a gap-separated window, censoring weights) is
+    # `stallwatch evaluate` (training/evaluation).
+    raw_validation = np.asarray(
+        booster.predict(as_matrix(validation, levels, numeric)), dtype=float
+    )
+    calibrator = choose_calibrator(
+        raw_validation,
+        validation["stalled"].to_numpy(dtype=bool),
+        validation["ticket_id"].to_numpy(),
+    )
     y_test = test["stalled"].to_numpy(dtype=bool)
-    calibrated = isotonic.predict(scores["lightgbm"])
+    calibrated = calibrator(scores["lightgbm"])
     result |= {
         "calibration.ece_raw": expected_calibration_error(y_test, scores["lightgbm"]),
         "calibration.ece_calibrated": expected_calibration_error(y_test, calibrated),
@@ -170,16 +180,28 @@ def fit_served_model(
     *,
     version: str,
     numeric: Sequence[str],
-    calibrate: bool = True,
+    gap: pd.Timedelta = DEFAULT_GAP,
 ) -> tuple[ModelBundle, dict[str, float]]:
-    """Fit the served model on all finished history and calibrate it.
+    """Fit the served model on finished history and calibrate it.
 
-    With ``calibrate`` false the served probability is LightGBM's own; the
-    isotonic map is still measured on validation and reported.
+    The calibration window lies between training and the future, a gap from
+    each (:func:`training.evaluation.protocol.served_split`). The method
+    (none, sigmoid or isotonic) is chosen there by cross-validated log loss,
+    with censoring weights; no test window takes part in the choice.
     """
-    train_ids, val_ids = final_split(outcomes)
-    train = _labelled(_rows(snapshots, train_ids), None)
-    validation = _labelled(_rows(snapshots, val_ids), None)
+    split = served_split(outcomes, gap=gap)
+    train = _labelled(_rows(snapshots, split.train), split.train_known_at)
+    validation = _labelled(_rows(snapshots, split.validation), None)
+    weights = split.validation_weight
+    methods: tuple[str, ...] = ("none", "sigmoid", "isotonic")
+    if _unlearnable(train, validation) is not None:
+        # A log like BPI 2013 leaves one class before the window: learn from
+        # all finished history as before, and serve the raw probability.
+        log.warning("served_calibration_skipped", extra={"gap_days": gap.days})
+        train_ids, val_ids = final_split(outcomes)
+        train = _labelled(_rows(snapshots, train_ids), None)
+        validation = _labelled(_rows(snapshots, val_ids), None)
+        weights, methods = pd.Series(dtype=float), ("none",)
     problem = _unlearnable(train, validation)
     if problem is not None:
         raise InsufficientHistoryError(f"the served model: {problem}")
@@ -190,15 +212,16 @@ def fit_served_model(
     numeric = [*numeric, *text_columns(text)]
     booster = fit_lightgbm(train, validation, levels=levels, numeric=numeric)
 
-    # Isotonic calibration on the held-out, later tickets.
+    # Calibration chosen and fitted on the validation window only.
     raw = np.asarray(
         booster.predict(as_matrix(validation, levels, numeric)), dtype=float
     )
     y_val = validation["stalled"].to_numpy(dtype=bool)
-    isotonic = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
-    calibrated = isotonic.fit_transform(raw, y_val)
-    served = calibrated if calibrate else raw
-    identity = np.array([0.0, 1.0])
+    weight = validation["ticket_id"].map(weights).fillna(1.0).to_numpy()
+    calibrator = choose_calibrator(
+        raw, y_val, validation["ticket_id"].to_numpy(), weight=weight, methods=methods
+    )
+    calibrated = served = calibrator(raw)
 
     # Bands: the top 10 % of validation moments are high, the next 20 % medium.
     bundle = ModelBundle(
@@ -206,12 +229,9 @@ def fit_served_model(
         booster=booster,
         categorical=levels,
         numeric=list(numeric),
-        calibration_x=(
-            np.asarray(isotonic.X_thresholds_, dtype=float) if calibrate else identity
-        ),
-        calibration_y=(
-            np.asarray(isotonic.y_thresholds_, dtype=float) if calibrate else identity
-        ),
+        calibration_x=calibrator.x,
+        calibration_y=calibrator.y,
+        calibration_method=calibrator.method,
         band_thresholds={
             "high": float(np.quantile(served, 0.9)),
             "medium": float(np.quantile(served, 0.7)),
@@ -226,7 +246,7 @@ def fit_served_model(
         "validation_ece_calibrated": expected_calibration_error(y_val, calibrated),
         "train_rows": float(len(train)),
         "rounds": float(booster.best_iteration or booster.current_iteration()),
-        "calibrated": float(calibrate),
+        "calibrated": float(calibrator.method != "none"),
     }
     return bundle, quality
 
@@ -241,6 +261,7 @@ def run_training(
     gap: pd.Timedelta = DEFAULT_GAP,
     desk: SlaDesk | None = None,
     label: Literal["source", "policy"] = "source",
+    not_a_stall: Sequence[str] = (),
 ) -> TrainingResult:
     """Evaluate on rolling cut-offs, fit the served model and write its bundle.
 
@@ -263,10 +284,15 @@ def run_training(
     label : {"source", "policy"}
         What counts as a stall: the source's own breach, or a breach of the
         desk's policy computed by the SLA engine.
+    not_a_stall : sequence of str
+        Tickets managers marked "not a stall"; labelled not stalled (see
+        :func:`training.feedback.apply_feedback_labels`).
     """
     started = time.perf_counter()
     version = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     snapshots, outcomes = build_snapshots(events, desk=desk, label=label)
+    if not_a_stall:
+        snapshots, outcomes = apply_feedback_labels(snapshots, outcomes, not_a_stall)
     numeric = list(NUMERIC_FEATURES)
     if desk is not None:
         numeric += list(SLA_FEATURES)
@@ -279,12 +305,8 @@ def run_training(
     per_cutoff = [evaluate_split(snapshots, s, k=k, numeric=numeric) for s in splits]
     summary = _summarise(per_cutoff)
 
-    # Serve isotonic calibration only where it helped on the test windows.
-    ece_raw = summary.get("calibration.ece_raw.mean", float("nan"))
-    ece_cal = summary.get("calibration.ece_calibrated.mean", float("nan"))
-    calibrate = bool(ece_cal < ece_raw)
     bundle, quality = fit_served_model(
-        snapshots, outcomes, version=version, numeric=numeric, calibrate=calibrate
+        snapshots, outcomes, version=version, numeric=numeric, gap=gap
     )
     params = {
         "k": k,
@@ -299,9 +321,13 @@ def run_training(
         "label": label,
         "sla_desk": desk.name if desk is not None else "none",
     }
+    # Time to breach or resolution, open tickets censored (EVALUATION.md rule 4).
+    bundle.time_to_breach = fit_served_time_to_breach(
+        bundle, snapshots, events, outcomes, desk=desk
+    )
     bundle.card = {"params": params, "summary": summary, "quality": quality}
     table = results_table(per_cutoff, scorers=SCORERS, k=k)
-    folder = save_bundle(
+    folder = write_bundle(
         bundle,
         model_dir,
         card_text=model_card(bundle, params=params, quality=quality, table=table),

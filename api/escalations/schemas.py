@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from api.risk.schemas import ReasonOut
+from api.feedback.schemas import FeedbackSummaryOut
+from api.risk.schemas import ReasonOut, TimeToBreachOut
 
 
 class EscalationOut(BaseModel):
@@ -40,6 +41,16 @@ class EscalationOut(BaseModel):
     )
     sla_clocks: dict[str, str] = Field(
         description="State of each SLA target: none, running, paused, met, breached."
+    )
+    time_to_breach: TimeToBreachOut | None = Field(
+        default=None,
+        description="Business hours until breach or resolution, whichever comes "
+        "first; null when the model has none.",
+    )
+    feedback: FeedbackSummaryOut | None = Field(
+        default=None,
+        description="The latest manager feedback (acknowledged, snoozed until a "
+        "past time, not a stall); null when none.",
     )
 
 

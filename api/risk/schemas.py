@@ -92,6 +92,17 @@ class ReasonOut(BaseModel):
     contribution: float = Field(description="Push on the log-odds of a stall.")
 
 
+class TimeToBreachOut(BaseModel):
+    """When the ticket's SLA outcome is expected, in the desk's business hours."""
+
+    median_business_hours: float = Field(
+        ge=0.0, description="Median business hours until breach or resolution."
+    )
+    p90_business_hours: float = Field(
+        ge=0.0, description="90th percentile of the same; capped at the horizon."
+    )
+
+
 class RiskScoreOut(BaseModel):
     """One ticket's stall risk."""
 
@@ -100,6 +111,11 @@ class RiskScoreOut(BaseModel):
     risk_band: Literal["low", "medium", "high"]
     reasons: list[ReasonOut]
     is_open: bool
+    time_to_breach: TimeToBreachOut | None = Field(
+        default=None,
+        description="Business hours until the ticket breaches its SLA or is "
+        "resolved, whichever comes first; null when the model has none.",
+    )
 
 
 class RiskScoresOut(BaseModel):

@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from api.errors import ServiceUnavailableError, UnprocessableError
-from api.risk.schemas import ReasonOut, RiskScoreOut, RiskScoresIn, RiskScoresOut
+from api.risk.schemas import (
+    ReasonOut,
+    RiskScoreOut,
+    RiskScoresIn,
+    RiskScoresOut,
+    TimeToBreachOut,
+)
 from models.service import (
     ModelUnavailableError,
     NotYetOpenError,
@@ -78,6 +84,9 @@ def score(
                 risk_band=r.band,  # type: ignore[arg-type]
                 reasons=[ReasonOut(**vars(reason)) for reason in r.reasons],
                 is_open=r.is_open,
+                time_to_breach=None
+                if r.time_to_breach is None
+                else TimeToBreachOut(**vars(r.time_to_breach)),
             )
             for r in risks
         ],
