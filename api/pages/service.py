@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from api.errors import ApiError, UnprocessableError
+from api.errors import ApiError
 from api.pages import charts
 from api.pages import format as fmt
 from api.pages.schemas import (
@@ -17,9 +17,9 @@ from api.pages.schemas import (
     StallRowOut,
     TimeToBreachOut,
 )
-from api.tickets.service import TicketNotFoundError
+from api.tickets.service import ticket_errors
 from models.reports import ReportService
-from models.service import NotYetOpenError, StallService, UnknownTicketError
+from models.service import StallService
 from models.story import Story, list_details, ticket_story
 
 
@@ -101,22 +101,9 @@ def choices(reports: ReportService) -> ChoicesOut:
 
 def story(service: StallService, ticket_id: str, *, at: datetime) -> dict[str, Any]:
     """Return the story page's context: events, group path, clocks and scores."""
-    try:
+    with ticket_errors(at):
         told: Story = ticket_story(service, ticket_id, at=at)
         clocks = service.ticket_sla(ticket_id, at=at)
-    except UnknownTicketError as exc:
-        raise TicketNotFoundError(str(exc)) from exc
-    except NotYetOpenError as exc:
-        raise UnprocessableError(
-            f"{exc} ({at.isoformat()})",
-            [
-                {
-                    "loc": ["query", "at"],
-                    "message": "before the ticket's first event",
-                    "type": "before_ticket",
-                }
-            ],
-        ) from exc
     steps = [(fmt.instant(t), group, later) for t, group, later in told.group_path]
     groups = [g for _, g, later in told.group_path if not later]
     returns = sum(1 for i, g in enumerate(groups) if g in groups[:i])

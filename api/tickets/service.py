@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from api.errors import ApiError, UnprocessableError
@@ -16,10 +18,11 @@ class TicketNotFoundError(ApiError):
     code = "not_found"
 
 
-def ticket_sla(service: StallService, *, ticket_id: str, at: datetime) -> TicketSlaOut:
-    """Return a ticket's SLA clocks and ledgers as of ``at``."""
+@contextmanager
+def ticket_errors(at: datetime) -> Iterator[None]:
+    """Turn an unknown ticket into 404 and a moment before it into 422."""
     try:
-        clocks = service.ticket_sla(ticket_id, at=at)
+        yield
     except UnknownTicketError as exc:
         raise TicketNotFoundError(str(exc)) from exc
     except NotYetOpenError as exc:
@@ -33,6 +36,12 @@ def ticket_sla(service: StallService, *, ticket_id: str, at: datetime) -> Ticket
                 }
             ],
         ) from exc
+
+
+def ticket_sla(service: StallService, *, ticket_id: str, at: datetime) -> TicketSlaOut:
+    """Return a ticket's SLA clocks and ledgers as of ``at``."""
+    with ticket_errors(at):
+        clocks = service.ticket_sla(ticket_id, at=at)
     return TicketSlaOut(
         ticket_id=ticket_id,
         as_of=clocks.at,
