@@ -1,6 +1,12 @@
 """Run every benchmark and write ``docs/benchmarks.md``.
 
-Run: ``.venv/bin/python bench/run.py [--tickets 100000] [--repeat 5]``
+Run: ``.venv/bin/python bench/run.py [--tickets 100000] [--repeat 5]
+[--workdir var/bench] [--http-seconds 5] [--rounds 3] [--calls 300]
+[--backlog-sizes 10000,100000]``
+
+The scoring benchmarks need a trained model: the first run imports the bundled
+UCI log and trains the demo's model into ``--workdir`` (a few minutes), later
+runs reuse it. ``wrk`` is installed with apt-get when missing.
 """
 
 from __future__ import annotations
@@ -8,13 +14,19 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import backlog_rescoring
+import http_scoring
 import import_rate
+import platform_info
+import scoring_path
+import setup_model
 import sla_clocks
 
 from stallwatch.settings import REPO_ROOT
@@ -25,16 +37,41 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--workdir", type=Path, default=REPO_ROOT / "var" / "bench")
+    parser.add_argument("--http-seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument(
+        "--backlog-sizes",
+        default="10000,100000",
+        help="open-ticket counts to rescore, comma-separated (1000000 takes long)",
+    )
     args = parser.parse_args()
+    # A stop request unwinds, so the servers the bench started are stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: stopped"))
+    workdir = args.workdir.resolve()
+    env = setup_model.prepare(workdir)
 
     lines = [
         "# Benchmarks",
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()} "
         f"with {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{platform.system()}. Reproduce with `.venv/bin/python bench/run.py "
-        f"--tickets {args.tickets} --repeat {args.repeat}`.",
+        f"{platform.system()}: {platform_info.describe()}. Reproduce with "
+        f"`.venv/bin/python bench/run.py --tickets {args.tickets} --repeat "
+        f"{args.repeat} --http-seconds {args.http_seconds} --rounds {args.rounds} "
+        f"--calls {args.calls} --backlog-sizes {args.backlog_sizes}`.",
         "",
+        "The machine is shared with other work and noisy: absolute figures move "
+        "from run to run; ratios between peers measured in the same run count.",
+        "",
+        *scoring_path.run(workdir=workdir, env=env, calls=args.calls),
+        *http_scoring.run(
+            workdir=workdir, env=env, seconds=args.http_seconds, rounds=args.rounds
+        ),
+        *backlog_rescoring.run(
+            sizes=[int(n) for n in args.backlog_sizes.split(",")], env=env
+        ),
         *import_rate.run(repeat=min(args.repeat, 3)),
         *sla_clocks.run(tickets=args.tickets, repeat=args.repeat),
     ]

@@ -26,7 +26,14 @@ from stallwatch.settings import Settings
 
 def open_backlog(n_tickets: int) -> pd.DataFrame:
     """Return canonical events of ``n_tickets`` open tickets of real shape."""
-    events = load_uci(BUNDLED_UCI).events
+    return replicate_open(load_uci(BUNDLED_UCI).events, n_tickets)
+
+
+def replicate_open(events: pd.DataFrame, n_tickets: int) -> pd.DataFrame:
+    """Cut ``events`` to each ticket's open life and copy it to ``n_tickets``.
+
+    Copy k gets ticket ids suffixed ``-k`` and times shifted by k weeks.
+    """
     done = events["status"].isin(["resolved", "closed"])
     first_done = events[done].groupby("ticket_id")["occurred_at"].min()
     cut = events["ticket_id"].map(first_done)

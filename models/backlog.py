@@ -21,6 +21,7 @@ from features.sla.features import SLA_FEATURES, sla_features
 from features.sla.policy import TARGETS
 from features.sla.table import clock_history_frame, clocks_at
 from features.store import count_events, read_events, tickets_ingested_since
+from features.ticket_row import DeskContext
 
 #: Business minutes elapsed on each target's latest clock, read by the reasons.
 _ELAPSED = tuple(f"sla_{t}_elapsed_minutes" for t in TARGETS)
@@ -92,6 +93,7 @@ class Backlog:
         self.desk = desk
         self._lock = threading.Lock()
         self._built: _Built | None = None
+        self._context: tuple[_Built, DeskContext] | None = None
 
     def _current(self) -> _Built:
         version = count_events(self.engine)
@@ -138,6 +140,14 @@ class Backlog:
     def states(self) -> pd.DataFrame:
         """Return the current event states, rebuilding them if events arrived."""
         return self._current().states
+
+    def desk_context(self) -> DeskContext:
+        """Return the store's group load and requester history, for sent tickets."""
+        built = self._current()
+        with self._lock:
+            if self._context is None or self._context[0] is not built:
+                self._context = (built, DeskContext.from_states(built.states))
+            return self._context[1]
 
     def ticket_events(self, ticket_id: str) -> pd.DataFrame:
         """Return one ticket's stored events in time order."""

@@ -165,21 +165,34 @@ class TimeToBreachModel:
     features: list[str]
     card: dict[str, Any] = field(default_factory=dict)
 
-    def hazards(self, codes: np.ndarray) -> np.ndarray:
-        """Return the hazard of each bin, shape (n, K), from matrix codes."""
+    def hazards(
+        self, codes: np.ndarray, *, num_threads: int | None = None
+    ) -> np.ndarray:
+        """Return the hazard of each bin, shape (n, K), from matrix codes.
+
+        ``num_threads`` overrides LightGBM's threads (1 for a single ticket).
+        """
         n, width = codes.shape[0], len(self.edges)
         if n == 0:
             return np.zeros((0, width))
         stacked = np.repeat(codes, width, axis=0)
         bins = np.tile(np.arange(width, dtype=float), n)[:, None]
-        raw = self.booster.predict(np.hstack([stacked, bins]))
+        options: dict[str, Any] = {}
+        if num_threads is not None:
+            options["num_threads"] = num_threads
+        raw = self.booster.predict(np.hstack([stacked, bins]), **options)
         return np.asarray(raw, dtype=float).reshape(n, width)
 
     def quantiles(
-        self, codes: np.ndarray, quantiles: Sequence[float] = SERVED_QUANTILES
+        self,
+        codes: np.ndarray,
+        quantiles: Sequence[float] = SERVED_QUANTILES,
+        *,
+        num_threads: int | None = None,
     ) -> np.ndarray:
         """Return business hours to the outcome at each quantile, per row."""
-        survival = np.cumprod(1.0 - self.hazards(codes), axis=1)
+        hazards = self.hazards(codes, num_threads=num_threads)
+        survival = np.cumprod(1.0 - hazards, axis=1)
         return survival_quantiles(survival, self.edges, quantiles)
 
 

@@ -9,14 +9,18 @@ the moment with :func:`features.sla.batch.compute_clock_batch`. Training
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from features.sla.batch import NO_INSTANT, ClockBatchInput, compute_clock_batch
-from features.sla.calendar import BusinessCalendar
-from features.sla.clocks import clock_history
+from features.sla.calendar import BusinessCalendar, to_epoch
+from features.sla.clocks import _clocks_now, _Replay, clock_history
 from features.sla.desk import SlaDesk
-from features.sla.policy import TARGETS
+from features.sla.model import ClockResult, SlaEvent
+from features.sla.policy import TARGETS, SlaPolicy, Target
 
 #: Columns of the clock history, one row per ticket, event instant and target.
 HISTORY_COLUMNS = (
@@ -84,40 +88,93 @@ def clock_history_frame(
     rows: list[tuple[object, ...]] = []
     calendars: dict[str, BusinessCalendar] = {}
     for a, b in zip(starts, ends, strict=True):
-        ticket = records[a:b]
-        created = pd.Timestamp(ticket[0]["occurred_at"]).to_pydatetime()
-        calendar = desk.calendar_at(created)
+        calendar = ticket_history(desk, records[a:b], rows)
         calendars[calendar.version] = calendar
-        policy, sla_events = desk.sla_events(ticket)
-        warn = policy.warn_at_fraction
-        for t, clocks in clock_history(
-            calendar=calendar, policy=policy, events=sla_events
-        ):
-            for target in TARGETS:
-                c = clocks[target]
-                snap = c.snapshot
-                rows.append(
-                    (
-                        ticket[0]["ticket_id"],
-                        t,
-                        target,
-                        c.state,
-                        -1 if c.elapsed_minutes is None else c.elapsed_minutes * 60,
-                        -1 if c.target_minutes is None else c.target_minutes * 60,
-                        _NONE if c.due is None else int(c.due.timestamp()),
-                        snap is not None,
-                        _NONE if snap is None else snap.segment_start,
-                        0 if snap is None else snap.elapsed_before_seconds,
-                        False if snap is None else snap.paused,
-                        _NONE
-                        if snap is None or snap.reached_at is None
-                        else snap.reached_at,
-                        np.nan if warn is None else warn,
-                        calendar.version,
-                    )
-                )
     history = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS)).astype(_HISTORY_TYPES)
     return history, calendars
+
+
+def ticket_history(
+    desk: SlaDesk,
+    ticket: Sequence[Mapping[str, Any]],
+    rows: list[tuple[object, ...]],
+    *,
+    until: int | None = None,
+) -> BusinessCalendar:
+    """Replay one ticket and append its rows of :data:`HISTORY_COLUMNS` to ``rows``.
+
+    Parameters
+    ----------
+    desk : SlaDesk
+        Calendars and policies.
+    ticket : sequence of mapping
+        One ticket's canonical events as records, in time and sequence order.
+    rows : list of tuple
+        Where the history rows go, one per event instant and target.
+    until : int, optional
+        UTC epoch seconds: keep only the last instant at or before it (the
+        row :func:`clocks_at` would join), replaying no later event.
+
+    Returns
+    -------
+    BusinessCalendar
+        The calendar the ticket's clocks use.
+    """
+    created = pd.Timestamp(ticket[0]["occurred_at"]).to_pydatetime()
+    calendar = desk.calendar_at(created)
+    policy, sla_events = desk.sla_events(ticket)
+    warn = policy.warn_at_fraction
+    entries = (
+        clock_history(calendar=calendar, policy=policy, events=sla_events)
+        if until is None
+        else _last_entry(calendar, policy, sla_events, until)
+    )
+    for t, clocks in entries:
+        for target in TARGETS:
+            c = clocks[target]
+            snap = c.snapshot
+            rows.append(
+                (
+                    ticket[0]["ticket_id"],
+                    t,
+                    target,
+                    c.state,
+                    -1 if c.elapsed_minutes is None else c.elapsed_minutes * 60,
+                    -1 if c.target_minutes is None else c.target_minutes * 60,
+                    _NONE if c.due is None else int(c.due.timestamp()),
+                    snap is not None,
+                    _NONE if snap is None else snap.segment_start,
+                    0 if snap is None else snap.elapsed_before_seconds,
+                    False if snap is None else snap.paused,
+                    _NONE
+                    if snap is None or snap.reached_at is None
+                    else snap.reached_at,
+                    np.nan if warn is None else warn,
+                    calendar.version,
+                )
+            )
+    return calendar
+
+
+def _last_entry(
+    calendar: BusinessCalendar,
+    policy: SlaPolicy,
+    events: Sequence[SlaEvent],
+    until: int,
+) -> list[tuple[int, dict[Target, ClockResult]]]:
+    """Return the last entry of :func:`clock_history` at or before ``until``."""
+    ordered = sorted(events, key=lambda e: to_epoch(e.at))
+    replay = _Replay(policy)
+    last = None
+    for event in ordered:
+        now = to_epoch(event.at)
+        if now > until:
+            break
+        replay.apply(event)
+        last = now
+    if last is None:
+        return []
+    return [(last, _clocks_now(calendar, replay, last, with_segments=False))]
 
 
 def clocks_at(
