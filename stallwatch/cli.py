@@ -262,6 +262,14 @@ def serve(
     settings = get_settings().model_copy()
     if at is not None:
         settings.now = _moment(at)
+    if settings.alert_rules is not None:
+        from models.alerts.rules import AlertRulesError, load_rules_file
+
+        try:  # a bad rule file is a listed problem, not a traceback from uvicorn
+            load_rules_file(settings.alert_rules)
+        except AlertRulesError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(code=2) from exc
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,
@@ -306,10 +314,12 @@ def worker(
     from stallwatch.worker import run_worker
 
     try:
-        run_worker(get_settings(), once=once)
+        summary = run_worker(get_settings(), once=once)
     except ValueError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=2) from exc
+    if summary is not None:
+        typer.echo(summary)
 
 
 @app.command("evaluate-ttb")

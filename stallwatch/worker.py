@@ -74,8 +74,24 @@ def build_scheduler(settings: Settings) -> AlertScheduler:
     )
 
 
-def run_worker(settings: Settings, *, once: bool = False) -> None:
-    """Tick until stopped (or once); a replay moment advances with the wall clock."""
+def tick_moment(
+    replay: datetime | None, first_tick: datetime | None, wall: datetime
+) -> datetime:
+    """Return the instant a tick evaluates at.
+
+    Live, the wall clock. In a replay, the replay moment itself on the first
+    tick (so every ``--once`` run sees messages an earlier run left due at that
+    moment), then advanced by the wall time since the first tick.
+    """
+    if replay is None:
+        return wall
+    return replay if first_tick is None else replay + (wall - first_tick)
+
+
+def run_worker(settings: Settings, *, once: bool = False) -> str | None:
+    """Tick until stopped (or once, returning a one-line summary of the tick)."""
+    from features.alerts.outbox import pending_count
+
     scheduler = build_scheduler(settings)
     stop = threading.Event()
 
@@ -85,18 +101,25 @@ def run_worker(settings: Settings, *, once: bool = False) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    started = datetime.now(UTC)
+    first_tick: datetime | None = None
     log.info("worker_started", extra={"rules": str(settings.alert_rules)})
     while not stop.is_set():
-        elapsed = datetime.now(UTC) - started
-        at = (settings.now + elapsed) if settings.now else datetime.now(UTC)
+        wall = datetime.now(UTC)
+        at = tick_moment(settings.now, first_tick, wall)
+        first_tick = first_tick or wall
         try:
-            scheduler.tick(at)
+            report = scheduler.tick(at)
         except Exception as exc:  # a broken tick must not stop the worker
             log.exception("worker_tick_failed", extra={"error": repr(exc)})
             if once:
                 raise
         if once:
-            break
+            pending = pending_count(scheduler.deliverer.engine)
+            return (
+                f"tick at {at.isoformat()}: evaluated {report.evaluated}, "
+                f"decided {report.decided}, delivered "
+                f"{sum(report.delivered.values())}, pending {pending}"
+            )
         stop.wait(settings.alert_interval_seconds)
     log.info("worker_stopped")
+    return None

@@ -306,3 +306,11 @@ def outbox_rows(engine: Engine) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         query = sa.select(outbox_table).order_by(outbox_table.c.id)
         return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def pending_count(engine: Engine) -> int:
+    """Return how many messages still wait for delivery (pending or sending)."""
+    c = outbox_table.c
+    query = sa.select(sa.func.count()).where(c.state.in_(("pending", "sending")))
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())

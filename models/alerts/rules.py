@@ -88,7 +88,19 @@ class Condition(_Strict):
     @field_validator("clock", mode="before")
     @classmethod
     def _one_clock(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) and value != "any" else value
+        # Check by hand: the union's own errors would show the list, not the value.
+        if value == "any":
+            return value
+        items = [value] if isinstance(value, str) else value
+        if isinstance(items, list):
+            bad = [v for v in items if v not in TARGETS]
+            if bad or not items:
+                expected = ", ".join(repr(t) for t in ("any", *TARGETS))
+                shown = repr(bad[0]) if bad else "[]"
+                raise ValueError(
+                    f"expected {expected} (or a list of the last three), got {shown}"
+                )
+        return items
 
     @property
     def targets(self) -> tuple[Target, ...]:
@@ -215,7 +227,7 @@ class RuleFile(_Strict):
                 if name not in self.recipients:
                     problems.append(f"{where}.then.notify: unknown recipient {name!r}")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))
         return self
 
     def uses_model(self) -> bool:
@@ -234,7 +246,8 @@ def _where(data: Any, loc: tuple[int | str, ...]) -> str:
     for step in loc:
         if isinstance(step, int):
             parts[-1] = f"{parts[-1]}[{step}]"
-            name = node[step].get("name") if isinstance(node, list) else None
+            item = node[step] if isinstance(node, list) and step < len(node) else None
+            name = item.get("name") if isinstance(item, dict) else None
             if isinstance(name, str) and parts[-1].startswith("rules["):
                 parts[-1] += f" ({name})"
         else:
@@ -247,6 +260,18 @@ def _where(data: Any, loc: tuple[int | str, ...]) -> str:
     return ".".join(parts) or "<document>"
 
 
+def _message(error: Any) -> str:
+    # Our own checks name the bad value; pydantic's get "; got <value>" added.
+    message = str(error["msg"])
+    if message.startswith("Value error, "):
+        return message.removeprefix("Value error, ")
+    got = error.get("input")
+    shown = repr(got)
+    if isinstance(got, dict) or len(shown) > 80:
+        return message
+    return f"{message}; got {shown}"
+
+
 def load_rules(data: Any, *, source: str = "alert rules") -> RuleFile:
     """Validate a rule document; raise :class:`AlertRulesError` listing problems."""
     try:
@@ -255,12 +280,11 @@ def load_rules(data: Any, *, source: str = "alert rules") -> RuleFile:
         problems = []
         for error in exc.errors():
             loc = tuple(p for p in error["loc"] if not str(p).startswith("function-"))
-            got = error.get("input")
-            shown = (
-                repr(got) if not isinstance(got, dict | list) else type(got).__name__
-            )
-            message = error["msg"].removeprefix("Value error, ")
-            problems.append(f"{_where(data, loc)}: {message}; got {shown}")
+            message = _message(error)
+            if not loc and error["type"] == "value_error":
+                problems += message.splitlines()  # each names its own place
+            else:
+                problems += [f"{_where(data, loc)}: {line}" for line in [message]]
         raise AlertRulesError(source, problems) from None
     calendar_problems = []
     for name, recipient in rules.recipients.items():

@@ -105,3 +105,53 @@ def test_load_rules_range_upside_down_is_refused() -> None:
         match=r"rules\[0\] \(r\)\.when\.probability: .*at_least <= at_most",
     ):
         load_rules(data)
+
+
+def _one_rule(when: dict[str, object], then: dict[str, object]) -> dict[str, object]:
+    return {
+        "version": 1,
+        "recipients": {"team": {"email": "team@example.invalid"}},
+        "routing": {"teams": {"*": "team"}, "roles": {"boss": "team"}},
+        "rules": [{"name": "r3", "when": when, "then": then}],
+    }
+
+
+def test_load_rules_file_unknown_channel_names_rule_field_and_choices(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "r3.yaml"
+    path.write_text(
+        "version: 1\nrules:\n  - name: r3\n    when: {clock: any, breached: true}\n"
+        "    then: {mark: red, channels: [pigeon]}\n"
+    )
+
+    with pytest.raises(AlertRulesError, match=r"r3\.yaml") as caught:
+        load_rules_file(path)
+
+    assert caught.value.problems == [
+        "rules[0] (r3).then.channels[0]: Input should be 'email', 'webhook' or "
+        "'chat'; got 'pigeon'"
+    ]
+
+
+def test_load_rules_unknown_role_shows_the_role_not_the_document() -> None:
+    data = _one_rule({"clock": "any"}, {"escalate_to": ["nobody"]})
+
+    with pytest.raises(AlertRulesError) as caught:
+        load_rules(data)
+
+    assert caught.value.problems == [
+        "rules[0] (r3).then.escalate_to: unknown role 'nobody'"
+    ]
+
+
+def test_load_rules_unknown_clock_shows_the_value() -> None:
+    data = _one_rule({"clock": "foo"}, {"mark": "red"})
+
+    with pytest.raises(AlertRulesError) as caught:
+        load_rules(data)
+
+    assert caught.value.problems == [
+        "rules[0] (r3).when.clock: expected 'any', 'first_response', "
+        "'next_response', 'resolution' (or a list of the last three), got 'foo'"
+    ]
