@@ -23,6 +23,9 @@ from features.sla.table import clock_history_frame, clocks_at
 from features.store import count_events, read_events, tickets_ingested_since
 from features.ticket_row import DeskContext
 
+#: Incremental updates tried in a row before reading the whole store again.
+_CATCH_UP = 5
+
 #: Business minutes elapsed on each target's latest clock, read by the reasons.
 _ELAPSED = tuple(f"sla_{t}_elapsed_minutes" for t in TARGETS)
 
@@ -96,13 +99,22 @@ class Backlog:
         self._context: tuple[_Built, DeskContext] | None = None
 
     def _current(self) -> _Built:
-        version = count_events(self.engine)
+        # Count under the lock: a count read before waiting is stale by the time
+        # the lock is ours, and would turn concurrent updates into rebuilds.
         with self._lock:
+            version = count_events(self.engine)
             built = self._built
-            if built is None or built.version != version:
-                updated = None if built is None else self._update(built, version)
-                built = updated or self._rebuild(version)
-                self._built = built
+            if built is None:
+                built = self._rebuild(version)
+            for _ in range(_CATCH_UP):
+                if built.version == version:
+                    break
+                built = self._update(built)
+                version = count_events(self.engine)
+            else:
+                if built.version != version:
+                    built = self._rebuild(version)
+            self._built = built
             return built
 
     def _rebuild(self, version: int) -> _Built:
@@ -114,8 +126,12 @@ class Backlog:
             version, read_at, events, event_states(events), history, calendars
         )
 
-    def _update(self, built: _Built, version: int) -> _Built | None:
-        """Rebuild only the tickets that received events; None if unsure."""
+    def _update(self, built: _Built) -> _Built:
+        """Rebuild only the tickets that received events.
+
+        The version is the number of events held; when events arrive meanwhile
+        it differs from the store's count and the caller updates again.
+        """
         # Events stored a little before the last read may have been in flight.
         read_at = datetime.now(UTC)
         since = built.read_at - timedelta(seconds=5)
@@ -123,13 +139,11 @@ class Backlog:
         fresh = read_events(self.engine, ticket_ids=changed)
         keep = ~built.events["ticket_id"].isin(changed)
         events = conform_events(pd.concat([built.events[keep], fresh]))
-        if len(events) != version:
-            return None
         history, calendars = clock_history_frame(self.desk, fresh)
         states = built.states[~built.states["ticket_id"].isin(changed)]
         kept_history = built.history[~built.history["ticket_id"].isin(changed)]
         return _Built(
-            version=version,
+            version=len(events),
             read_at=read_at,
             events=events,
             states=pd.concat([states, event_states(fresh)], ignore_index=True),

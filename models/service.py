@@ -333,8 +333,7 @@ class StallService:
                         _until_breach(
                             timed.get(int(position)),
                             is_open=True,
-                            breached=_instant(record["sla_breached_since"])
-                            is not None,
+                            breached=_instant(record["sla_breached_since"]) is not None,
                         )
                     ),
                     "feedback": _feedback(feedback.get(str(record["ticket_id"]))),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from api.errors import ApiError
+from api.errors import ApiError, UnprocessableError
 from api.feedback.schemas import FeedbackIn, FeedbackOut
 from api.risk.schemas import ReasonOut
 from features.alerts.feedback import add_feedback
@@ -29,6 +29,17 @@ def record(
     service: StallService, *, ticket_id: str, body: FeedbackIn, now: datetime
 ) -> FeedbackOut:
     """Store one feedback record for a known ticket."""
+    if body.until is not None and body.until <= now:
+        raise UnprocessableError(
+            f"snooze until {body.until.isoformat()} is not after now",
+            [
+                {
+                    "loc": ["body", "until"],
+                    "message": f"expected an instant after {now.isoformat()}",
+                    "type": "until_not_in_future",
+                }
+            ],
+        )
     require_ticket(service, ticket_id)
     entry: dict[str, Any] = {
         "ticket_id": ticket_id,
