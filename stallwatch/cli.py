@@ -152,7 +152,12 @@ def train(
     until = _moment(known_at)
     events = read_events(engine, until=until)
     if events.empty:
-        typer.echo("the store holds no events: run `stallwatch import` first", err=True)
+        known = f" known by {until.isoformat()}" if until is not None else ""
+        typer.echo(
+            f"the store holds no events{known}: run `stallwatch import` first"
+            " or choose a later --known-at",
+            err=True,
+        )
         raise typer.Exit(code=2)
     with engine.connect() as conn:
         hashes = conn.execute(sa.text("SELECT file_sha256 FROM imports")).scalars()

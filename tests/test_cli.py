@@ -78,3 +78,22 @@ def test_score_command_prints_the_ranked_list(
     assert "open tickets at 2016-03-16T09:00:00+00:00" in lines[header]
     ranks = [line.split()[0] for line in lines[header + 1 : header + 4]]
     assert ranks == ["1", "2", "3"]
+
+
+def test_train_before_the_first_event_names_the_moment(tmp_path: Path) -> None:
+    from stallwatch.cli import app
+
+    sample = _head(SLICES["helpdesk"], tmp_path / "helpdesk.csv", 301)
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    runner = CliRunner()
+    imported = runner.invoke(
+        app, ["import", "helpdesk", str(sample), "--database-url", url]
+    )
+    early = runner.invoke(
+        app,
+        ["train", "--known-at", "1990-01-01T00:00:00+00:00", "--database-url", url],
+    )
+
+    assert imported.exit_code == 0, imported.output
+    assert early.exit_code == 2
+    assert "no events known by 1990-01-01T00:00:00+00:00" in early.output

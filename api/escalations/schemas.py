@@ -45,7 +45,7 @@ class EscalationOut(BaseModel):
     time_to_breach: TimeToBreachOut | None = Field(
         default=None,
         description="Business hours until breach or resolution, whichever comes "
-        "first; null when the model has none.",
+        "first; null when the model has none or a target is already breached.",
     )
     feedback: FeedbackSummaryOut | None = Field(
         default=None,

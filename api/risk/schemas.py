@@ -114,7 +114,8 @@ class RiskScoreOut(BaseModel):
     time_to_breach: TimeToBreachOut | None = Field(
         default=None,
         description="Business hours until the ticket breaches its SLA or is "
-        "resolved, whichever comes first; null when the model has none.",
+        "resolved, whichever comes first; null when the model has none, or "
+        "once the ticket is closed or an SLA target is breached.",
     )
 
 
