@@ -85,10 +85,16 @@ def rank(
     stake = rows["priority"].map(STAKE).fillna(STAKE["moderate"]).to_numpy(float)
     harm = risk * stake
 
-    # Tier, then the tier's own key, then the nearest deadline.
+    # Tier, then the tier's own key, then the nearest deadline; full ties go
+    # by ticket id so a page reads the same after a restart as after updates.
     tier = np.where(breached, 0, np.where(nearly_due, 1, 2))
     key = np.where(breached, breached_since, np.where(nearly_due, next_due, 0))
-    order = np.lexsort((next_due, -np.where(tier == 2, harm, 0.0), key, tier))
+    ids = (
+        rows["ticket_id"].astype(str).to_numpy(dtype=str)
+        if "ticket_id" in rows
+        else np.arange(n)
+    )
+    order = np.lexsort((ids, next_due, -np.where(tier == 2, harm, 0.0), key, tier))
 
     reasons = []
     for i in range(n):

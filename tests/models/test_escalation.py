@@ -72,3 +72,17 @@ def test_rank_without_model_orders_by_nearest_deadline() -> None:
 
     assert order.tolist() == [1, 0, 2]
     assert all(r.flag == "green" for r in reasons)
+
+
+def test_rank_breaks_full_ties_by_ticket_id() -> None:
+    due = AT + pd.Timedelta(hours=5)
+    rows = _rows(
+        {"ticket_id": "T-9", "sla_next_due": due},
+        {"ticket_id": "T-10", "sla_next_due": due},
+        {"ticket_id": "T-1", "sla_next_due": due},
+    )
+
+    order, _ = rank(rows, None, None)
+
+    # String order of the ids: "T-1" < "T-10" < "T-9".
+    assert order.tolist() == [2, 1, 0]
