@@ -17,27 +17,14 @@ from typing import Any
 
 import pandas as pd
 
+from features.events import EVENT_COLUMNS
 from features.store import make_engine, read_events
 
 #: The demo's replay moment: the service scores as of it.
 MOMENT = pd.Timestamp("2016-05-23T09:00:00+00:00")
 #: Fields a CRM sends per event (the API's ``EventIn``).
-EVENT_FIELDS = (
-    "event_id",
-    "occurred_at",
-    "kind",
-    "actor",
-    "actor_role",
-    "requester",
-    "customer_tier",
-    "group",
-    "assignee",
-    "status",
-    "priority",
-    "channel",
-    "category",
-    "subcategory",
-    "topic",
+EVENT_FIELDS = tuple(
+    c for c in EVENT_COLUMNS if c not in ("source", "ticket_id", "seq")
 )
 
 
