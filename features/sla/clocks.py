@@ -371,6 +371,33 @@ def clock_history(
     return history
 
 
+def last_event_clocks(
+    *,
+    calendar: BusinessCalendar,
+    policy: SlaPolicy,
+    events: Iterable[SlaEvent],
+    until: int,
+) -> tuple[int, dict[Target, ClockResult]] | None:
+    """Return the last entry of :func:`clock_history` at or before ``until``.
+
+    The same answer as ``clock_history(...)[-1]`` restricted to events up to
+    ``until`` (UTC epoch seconds), without keeping the entries before it; None
+    when no event happened by then.
+    """
+    ordered = sorted(events, key=lambda e: to_epoch(e.at))
+    replay = _Replay(policy)
+    last = None
+    for event in ordered:
+        now = to_epoch(event.at)
+        if now > until:
+            break
+        replay.apply(event)
+        last = now
+    if last is None:
+        return None
+    return last, _clocks_now(calendar, replay, last, with_segments=False)
+
+
 def compute_clock(
     *,
     calendar: BusinessCalendar,

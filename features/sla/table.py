@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from features.sla.batch import NO_INSTANT, ClockBatchInput, compute_clock_batch
-from features.sla.calendar import BusinessCalendar, to_epoch
-from features.sla.clocks import _clocks_now, _Replay, clock_history
+from features.sla.calendar import BusinessCalendar
+from features.sla.clocks import clock_history, last_event_clocks
 from features.sla.desk import SlaDesk
 from features.sla.model import ClockResult, SlaEvent
 from features.sla.policy import TARGETS, SlaPolicy, Target
@@ -163,18 +163,10 @@ def _last_entry(
     until: int,
 ) -> list[tuple[int, dict[Target, ClockResult]]]:
     """Return the last entry of :func:`clock_history` at or before ``until``."""
-    ordered = sorted(events, key=lambda e: to_epoch(e.at))
-    replay = _Replay(policy)
-    last = None
-    for event in ordered:
-        now = to_epoch(event.at)
-        if now > until:
-            break
-        replay.apply(event)
-        last = now
-    if last is None:
-        return []
-    return [(last, _clocks_now(calendar, replay, last, with_segments=False))]
+    entry = last_event_clocks(
+        calendar=calendar, policy=policy, events=events, until=until
+    )
+    return [] if entry is None else [entry]
 
 
 def clocks_at(

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.sla.clocks import compute_clocks
+from features.sla.clocks import clock_history, compute_clocks, last_event_clocks
 from features.sla.desk import SlaDesk, load_desk_file
 from features.sla.features import breach_instants
 from features.sla.table import clock_history_frame, clocks_at
@@ -87,3 +87,27 @@ def test_breach_instants_match_scalar_first_breach(
                 assert found[ticket_id] <= pd.Timestamp(min(breaches))
         else:
             assert not breaches
+
+
+def test_last_event_clocks_is_the_last_history_entry_up_to_a_moment(
+    desk: SlaDesk, uci_events: pd.DataFrame, rng: np.random.Generator
+) -> None:
+    tickets = rng.choice(uci_events["ticket_id"].unique(), size=40, replace=False)
+    for ticket_id in tickets:
+        ticket = uci_events[uci_events["ticket_id"] == ticket_id]
+        policy, sla_events = desk.sla_events(ticket.astype(object).to_dict("records"))
+        calendar = desk.calendar_at(ticket["occurred_at"].iloc[0])
+        history = clock_history(calendar=calendar, policy=policy, events=sla_events)
+        # Events at the moment asked about have happened.
+        pick = int(rng.integers(0, len(history)))
+        until = history[pick][0]
+        entry = last_event_clocks(
+            calendar=calendar, policy=policy, events=sla_events, until=until
+        )
+        assert entry is not None
+        assert entry[0] == history[pick][0]
+        assert entry[1] == history[pick][1]
+        before = last_event_clocks(
+            calendar=calendar, policy=policy, events=sla_events, until=history[0][0] - 1
+        )
+        assert before is None
