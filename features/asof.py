@@ -11,6 +11,8 @@ this same code, vectorised over all tickets.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -197,8 +199,24 @@ def _distinct_people(events: pd.DataFrame) -> pd.Series:
     return counts.groupby(events["ticket_id"].to_numpy()).cumsum()
 
 
-def _group_load(states: pd.DataFrame) -> pd.DataFrame:
-    """Return, per group, the number of open tickets after each change."""
+@dataclass(frozen=True)
+class DeskTables:
+    """Desk-wide tables that the as-of features of every ticket read.
+
+    ``load`` holds, per group, the number of open tickets after each change
+    (columns ``group``, ``t_ns``, ``group_load``); ``requesters`` each
+    requester's running count of tickets by creation instant (``requester``,
+    ``created_ns``, ``requester_tickets``). Both add up per-ticket facts, so
+    the tables of tickets split into parts combine exactly
+    (:func:`combine_desk_tables`).
+    """
+
+    load: pd.DataFrame
+    requesters: pd.DataFrame
+
+
+def _load_changes(states: pd.DataFrame) -> pd.DataFrame:
+    """Return each ticket's joins (+1) and departures (-1) of a group's queue."""
     done = states["status"].isin(list(DONE_STATUSES)).fillna(False) | states["merged"]
     member = states["group"].where(~done)
     previous = member.groupby(states["ticket_id"]).shift(1)
@@ -209,21 +227,59 @@ def _group_load(states: pd.DataFrame) -> pd.DataFrame:
     joining = states.loc[changed & member.notna(), ["t_ns"]].assign(
         group=member[changed & member.notna()], delta=1
     )
-    deltas = pd.concat([leaving, joining]).sort_values("t_ns", kind="stable")
-    deltas["group_load"] = deltas.groupby("group")["delta"].cumsum()
-    deltas = deltas.drop_duplicates(["group", "t_ns"], keep="last")
-    return deltas[["group", "t_ns", "group_load"]]
+    return pd.concat([leaving, joining], ignore_index=True)
 
 
-def _requester_history(states: pd.DataFrame) -> pd.DataFrame:
-    """Return each requester's running count of tickets by creation instant."""
+def _ticket_requesters(states: pd.DataFrame) -> pd.DataFrame:
+    """Return each ticket's requester and creation instant."""
     tickets = states.drop_duplicates("ticket_id")[["requester", "created_ns"]]
-    tickets = tickets.dropna(subset=["requester"]).sort_values("created_ns")
+    return tickets.dropna(subset=["requester"]).reset_index(drop=True)
+
+
+def _context_totals(changes: pd.DataFrame, requesters: pd.DataFrame) -> DeskTables:
+    """Add up per-ticket changes and requesters into the desk-wide tables."""
+    deltas = changes.sort_values("t_ns", kind="stable")
+    deltas["group_load"] = deltas.groupby("group")["delta"].cumsum()
+    # The last row of an instant holds the total after every change at it.
+    deltas = deltas.drop_duplicates(["group", "t_ns"], keep="last")
+    tickets = requesters.sort_values("created_ns", kind="stable")
     tickets["requester_tickets"] = tickets.groupby("requester").cumcount() + 1
-    return tickets.drop_duplicates(["requester", "created_ns"], keep="last")
+    tickets = tickets.drop_duplicates(["requester", "created_ns"], keep="last")
+    return DeskTables(
+        load=deltas[["group", "t_ns", "group_load"]].reset_index(drop=True),
+        requesters=tickets.reset_index(drop=True),
+    )
 
 
-def features_at(states: pd.DataFrame, moments: pd.DataFrame) -> pd.DataFrame:
+def desk_tables(states: pd.DataFrame) -> DeskTables:
+    """Return the desk-wide tables of the tickets in ``states``."""
+    return _context_totals(_load_changes(states), _ticket_requesters(states))
+
+
+def desk_table_parts(states: pd.DataFrame) -> DeskTables:
+    """Return the per-ticket facts of ``states`` before they are added up.
+
+    The tables of disjoint sets of tickets go to :func:`combine_desk_tables`.
+    """
+    return DeskTables(load=_load_changes(states), requesters=_ticket_requesters(states))
+
+
+def combine_desk_tables(parts: Sequence[DeskTables]) -> DeskTables:
+    """Add up :func:`desk_table_parts` of disjoint sets of tickets.
+
+    The result equals :func:`desk_tables` of all the tickets together.
+    """
+    changes = pd.concat([p.load for p in parts], ignore_index=True)
+    requesters = pd.concat([p.requesters for p in parts], ignore_index=True)
+    return _context_totals(changes, requesters)
+
+
+def features_at(
+    states: pd.DataFrame,
+    moments: pd.DataFrame,
+    *,
+    tables: DeskTables | None = None,
+) -> pd.DataFrame:
     """Build one feature row per (ticket, moment) from the states up to it.
 
     Parameters
@@ -233,6 +289,10 @@ def features_at(states: pd.DataFrame, moments: pd.DataFrame) -> pd.DataFrame:
     moments : DataFrame
         Columns ``ticket_id`` and ``at`` (UTC instants). Moments before a
         ticket's first event are dropped.
+    tables : DeskTables, optional
+        Group load and requester history of the whole desk; by default those
+        of the tickets in ``states``. A part of the desk's tickets (one
+        partition of a distributed build) passes the whole desk's.
 
     Returns
     -------
@@ -260,19 +320,21 @@ def features_at(states: pd.DataFrame, moments: pd.DataFrame) -> pd.DataFrame:
     ).dropna(subset=["t_ns"])
 
     # Desk-wide context at the moment: group load and requester history.
-    load = _group_load(states)
+    if tables is None:
+        tables = desk_tables(states)
     rows = pd.merge_asof(
         rows.sort_values("at_ns", kind="stable"),
-        load.rename(columns={"t_ns": "load_ns"}).sort_values("load_ns"),
+        tables.load.rename(columns={"t_ns": "load_ns"}).sort_values("load_ns"),
         left_on="at_ns",
         right_on="load_ns",
         by="group",
         direction="backward",
     )
-    history = _requester_history(states)
     rows = pd.merge_asof(
         rows,
-        history.rename(columns={"created_ns": "req_ns"}).sort_values("req_ns"),
+        tables.requesters.rename(columns={"created_ns": "req_ns"}).sort_values(
+            "req_ns"
+        ),
         left_on="at_ns",
         right_on="req_ns",
         by="requester",

@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from features.asof import event_states, features_at
+from features.asof import DeskTables, event_states, features_at
 from features.events import DONE_STATUSES, EventKind
 from features.sla.desk import SlaDesk
 from features.sla.features import SLA_FEATURES, breach_instants, sla_features
@@ -23,6 +23,11 @@ from features.sla.table import clock_history_frame, clocks_at
 
 _DAY_NS = 86_400 * 1_000_000_000
 _HOUR_NS = 3_600 * 1_000_000_000
+
+
+def _ns(instant: pd.Timestamp) -> int:
+    """Return a UTC instant as integer nanoseconds since the epoch."""
+    return int(pd.Timestamp(instant).tz_convert("UTC").as_unit("ns").value)
 
 
 def ticket_outcomes(
@@ -63,7 +68,11 @@ def ticket_outcomes(
 
 
 def prediction_moments(
-    states: pd.DataFrame, *, daily_hour_utc: int = 12, max_daily: int = 30
+    states: pd.DataFrame,
+    *,
+    daily_hour_utc: int = 12,
+    max_daily: int = 30,
+    data_end: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """List the moments at which each ticket was open and could be scored.
 
@@ -75,6 +84,10 @@ def prediction_moments(
         Hour of the daily review moment, UTC.
     max_daily : int
         At most this many daily moments per ticket.
+    data_end : Timestamp, optional
+        Where the data ends: daily moments of tickets still open stop there.
+        By default the last instant in ``states``; a part of the desk's
+        tickets passes the whole log's.
 
     Returns
     -------
@@ -89,7 +102,8 @@ def prediction_moments(
     # Daily moments from creation until the ticket is first done (or data end).
     first_done = states.loc[done].groupby("ticket_id")["t_ns"].min()
     life = states.groupby("ticket_id").agg(start=("created_ns", "first"))
-    life["end"] = first_done.reindex(life.index).fillna(states["t_ns"].max())
+    end = states["t_ns"].max() if data_end is None else float(_ns(data_end))
+    life["end"] = first_done.reindex(life.index).fillna(end)
     offset = daily_hour_utc * _HOUR_NS
     first_day = np.ceil((life["start"] - offset) / _DAY_NS) * _DAY_NS + offset
     count = np.floor((life["end"] - first_day) / _DAY_NS) + 1
@@ -121,6 +135,9 @@ def build_snapshots(
     *,
     desk: SlaDesk | None = None,
     label: Literal["source", "policy"] = "source",
+    states: pd.DataFrame | None = None,
+    tables: DeskTables | None = None,
+    data_end: pd.Timestamp | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Build the labelled as-of feature table for every prediction moment.
 
@@ -134,6 +151,13 @@ def build_snapshots(
     label : {"source", "policy"}
         A stall is the source's own breach (``sla_breached`` events) or the
         breach of any clock of the desk's policy (needs ``desk``).
+    states : DataFrame, optional
+        :func:`features.asof.event_states` of ``events``, if already built.
+    tables, data_end : optional
+        The whole desk's group load and requester history
+        (:class:`features.asof.DeskTables`) and the instant its log ends, when
+        ``events`` holds only some of its tickets (one partition of
+        :mod:`training.distributed`); by default those of ``events``.
 
     Returns
     -------
@@ -148,9 +172,11 @@ def build_snapshots(
     """
     if label == "policy" and desk is None:
         raise ValueError("label='policy' needs an SLA desk configuration")
-    states = event_states(events)
-    moments = prediction_moments(states)
-    rows = features_at(states, moments)
+    if states is None:
+        states = event_states(events)
+    end = events["occurred_at"].max() if data_end is None else data_end
+    moments = prediction_moments(states, data_end=end)
+    rows = features_at(states, moments, tables=tables)
     rows["moment"] = moments["moment"].to_numpy()
     rows["first_moment"] = moments["first_moment"].to_numpy()
 
@@ -163,7 +189,6 @@ def build_snapshots(
         for column in SLA_FEATURES:
             rows[column] = sla[column].to_numpy()
         if label == "policy":
-            end = events["occurred_at"].max()
             breached_at = breach_instants(history, data_end=end)
     outcomes = ticket_outcomes(events, breached_at=breached_at)
     rows = rows.join(outcomes[["stalled", "outcome_at", "breached_at"]], on="ticket_id")

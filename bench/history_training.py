@@ -1,0 +1,224 @@
+"""Benchmark: a desk's history from the store to a trained stall model, by size.
+
+The whole bundled UCI log (every incident, its whole life) is replicated with
+new ticket and event ids; copy k is shifted by k times the log's span, rounded
+up to whole weeks, so the copies follow one another like years of one desk's
+history and keep the real weekday and hour pattern. Whole tickets, oldest
+first, are kept until the asked number of events is reached.
+
+Each size runs in a fresh process (``python bench/history_training.py EVENTS
+FILE``), so its peak memory is its own; the peak is reset before each step
+(``/proc/self/clear_refs``) so every step reports its own high-water mark.
+Steps, as ``stallwatch train --label policy`` runs them:
+
+- store: write the canonical events into an empty SQLite file in one
+  transaction (``features.store.write_events``; the CSV parsing and mapping
+  of an import are left out, see the import benchmark), then read them back;
+- snapshots: ``training.dataset.build_snapshots`` with the UCI desk's SLA
+  clocks as features and labels (every prediction moment, as-of features,
+  clock replay, outcomes);
+- fit: ``training.pipeline.fit_served_model``, the served model (LightGBM
+  early-stopped on the calibration window, then calibration).
+
+The rolling evaluation (three cut-offs, each refitting LightGBM twice and a
+logistic regression) and the time-to-breach model are not part of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features.asof import NUMERIC_FEATURES
+from features.importers.uci import load_uci
+from features.sla.desk import load_desk_file
+from features.sla.features import SLA_FEATURES
+from features.store import create_schema, make_engine, read_events, write_events
+from stallwatch.cli import BUNDLED_UCI
+from stallwatch.settings import Settings
+from training.dataset import build_snapshots
+from training.pipeline import fit_served_model
+
+STEPS = ("store", "snapshots", "fit")
+
+
+def replicate_history(events: pd.DataFrame, n_events: int) -> pd.DataFrame:
+    """Copy whole tickets of ``events`` forward in time until ``n_events``.
+
+    Copy k gets ticket and event ids suffixed ``~k`` and times shifted by k
+    spans of the log (whole weeks). Tickets are kept oldest first.
+    """
+    span = events["occurred_at"].max() - events["occurred_at"].min()
+    shift = pd.Timedelta(weeks=math.ceil(span / pd.Timedelta(weeks=1)))
+    copies = max(1, math.ceil(n_events / len(events)))
+    frames = [
+        events.assign(
+            ticket_id=events["ticket_id"] + f"~{k}",
+            event_id=events["event_id"] + f"~{k}",
+            occurred_at=events["occurred_at"] + k * shift,
+        )
+        for k in range(copies)
+    ]
+    history = pd.concat(frames, ignore_index=True)
+
+    # Whole tickets by creation, until the asked number of events.
+    created = history.groupby("ticket_id", sort=False)["occurred_at"].min()
+    size = history.groupby("ticket_id", sort=False).size()
+    order = created.sort_values(kind="stable").index
+    keep = order[: int(np.searchsorted(size[order].cumsum().to_numpy(), n_events)) + 1]
+    history = history[history["ticket_id"].isin(keep)]
+    return history.sort_values(
+        ["ticket_id", "occurred_at", "seq"], kind="stable"
+    ).reset_index(drop=True)
+
+
+def _reset_peak() -> None:
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure(events_file: Path) -> dict[str, float]:
+    """Run the three steps on the events in ``events_file``; return the figures."""
+    desk = load_desk_file(Settings().sla_desk)
+    events = pd.read_pickle(events_file)
+    out: dict[str, float] = {"events": float(len(events))}
+    out["tickets"] = float(events["ticket_id"].nunique())
+    with tempfile.TemporaryDirectory() as folder:
+        _reset_peak()
+        started = time.perf_counter()
+        engine = make_engine(f"sqlite:///{Path(folder) / 'store.db'}")
+        create_schema(engine)
+        write_events(engine, events)
+        del events
+        stored = read_events(engine)
+        out["store_s"] = time.perf_counter() - started
+        out["store_mb"] = _peak_mb()
+
+    _reset_peak()
+    started = time.perf_counter()
+    snapshots, outcomes = build_snapshots(stored, desk=desk, label="policy")
+    out["snapshots_s"] = time.perf_counter() - started
+    out["snapshots_mb"] = _peak_mb()
+    out["rows"] = float(len(snapshots))
+
+    _reset_peak()
+    started = time.perf_counter()
+    numeric = [*NUMERIC_FEATURES, *SLA_FEATURES]
+    _, quality = fit_served_model(snapshots, outcomes, version="bench", numeric=numeric)
+    out["fit_s"] = time.perf_counter() - started
+    out["fit_mb"] = _peak_mb()
+    out["train_rows"] = quality["train_rows"]
+    out["rounds"] = quality["rounds"]
+    return out
+
+
+def _exponent(x: list[float], y: list[float]) -> float:
+    """Slope of log y against log x (least squares)."""
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+def run(*, sizes: list[int], env: dict[str, str]) -> list[str]:
+    """Measure each size in a fresh process; return the report's lines."""
+    base = load_uci(BUNDLED_UCI).events
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        for size in sizes:
+            events_file = Path(folder) / f"history-{size}.pkl"
+            replicate_history(base, size).to_pickle(events_file)
+            command = [sys.executable, __file__, str(events_file)]
+            done = subprocess.run(
+                command, env=env, capture_output=True, text=True, check=True
+            )
+            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            print(f"bench: history of {size:,} events: {results[-1]}", flush=True)
+    return report(results)
+
+
+def report(results: list[dict[str, float]]) -> list[str]:
+    """Return the table, the growth exponents and the 10-million-event estimate."""
+    lines = [
+        "## Building history and training",
+        "",
+        "The whole UCI log replicated with new ids, each copy shifted by the "
+        "log's span (whole weeks); one process per size. *Store*: write the "
+        "canonical events into an empty SQLite file and read them back. "
+        "*Snapshots*: `build_snapshots` with the UCI desk's SLA clocks, "
+        "policy label. *Fit*: `fit_served_model` (LightGBM early-stopped, "
+        "calibration). Peak memory is each step's own high-water resident "
+        "size (reset before the step).",
+        "",
+        "| events | tickets | snapshot rows | store | snapshots | fit (rounds) "
+        "| total | peak memory (store, snapshots, fit) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        total = sum(r[f"{s}_s"] for s in STEPS)
+        lines.append(
+            f"| {r['events']:,.0f} | {r['tickets']:,.0f} | {r['rows']:,.0f} "
+            f"| {r['store_s']:.1f} s | {r['snapshots_s']:.1f} s "
+            f"| {r['fit_s']:.1f} s ({r['rounds']:.0f}) | {total:.1f} s "
+            f"| {r['store_mb']:,.0f}, {r['snapshots_mb']:,.0f}, "
+            f"{r['fit_mb']:,.0f} MB |"
+        )
+    if len(results) < 2:
+        return [*lines, ""]
+    events = [r["events"] for r in results]
+    totals = [sum(r[f"{s}_s"] for s in STEPS) for r in results]
+    lines += ["", "| step | time exponent | memory exponent |", "|---|---|---|"]
+    for step in STEPS:
+        time_k = _exponent(events, [r[f"{step}_s"] for r in results])
+        memory_k = _exponent(events, [r[f"{step}_mb"] for r in results])
+        lines.append(f"| {step} | {time_k:.2f} | {memory_k:.2f} |")
+    total_k = _exponent(events, totals)
+    lines.append(f"| total | {total_k:.2f} | |")
+    if max(events) < 10_000_000:
+        # Extrapolated from the largest size measured, at the fitted exponent.
+        largest = int(np.argmax(events))
+        estimate = totals[largest] * (10_000_000 / events[largest]) ** total_k
+        memory = max(results[largest][f"{s}_mb"] for s in STEPS)
+        memory_k = _exponent(
+            events, [max(r[f"{s}_mb"] for s in STEPS) for r in results]
+        )
+        memory_estimate = memory * (10_000_000 / events[largest]) ** memory_k
+        lines += [
+            "",
+            f"**Extrapolated, not measured**: 10,000,000 events at the fitted "
+            f"exponent {total_k:.2f} from {events[largest]:,.0f} events would "
+            f"take about {estimate / 60:.0f} min and peak near "
+            f"{memory_estimate / 1024:.0f} GiB.",
+        ]
+    return [*lines, ""]
+
+
+def main() -> None:
+    """Measure one size (``EVENTS_FILE``) or several (``--sizes``) and print."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("events_file", nargs="?", type=Path)
+    parser.add_argument("--sizes", default="100000,300000,1000000")
+    args = parser.parse_args()
+    if args.events_file is not None:
+        print(json.dumps(measure(args.events_file)))
+        return
+    env = {**os.environ, "STALLWATCH_LOG_LEVEL": "WARNING"}
+    sizes = [int(n) for n in args.sizes.split(",")]
+    print("\n".join(run(sizes=sizes, env=env)))
+
+
+if __name__ == "__main__":
+    main()
