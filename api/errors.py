@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -35,6 +35,8 @@ class ApiError(Exception):
 
     status_code = 400
     code = "bad_request"
+    #: Extra response headers (e.g. ``WWW-Authenticate`` on a 401).
+    headers: ClassVar[dict[str, str]] = {}
 
     def __init__(self, message: str, details: list[dict[str, Any]] | None = None):
         super().__init__(message)
@@ -70,7 +72,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
         return JSONResponse(
-            _body(exc.code, exc.message, exc.details), status_code=exc.status_code
+            _body(exc.code, exc.message, exc.details),
+            status_code=exc.status_code,
+            headers=exc.headers or None,
         )
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:

@@ -34,8 +34,9 @@ from typing import Any
 
 from setup_model import MOMENT, request_body, sample_ticket
 
+from features.access.keys import create_key
 from features.sla.desk import load_desk_file
-from features.store import make_engine
+from features.store import create_schema, make_engine
 from models.backlog import Backlog
 from models.ticket_scorer import sent_ticket_row
 from stallwatch.settings import REPO_ROOT, Settings
@@ -83,10 +84,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def bench_key(env: dict[str, str]) -> str:
+    """Store a new ``scores:read`` key in the bench's store; return it."""
+    engine = make_engine(env["STALLWATCH_DATABASE_URL"])
+    create_schema(engine)
+    _, token = create_key(engine, name="bench", scopes=["scores:read"])
+    engine.dispose()
+    return token
+
+
+#: The key every request sends (the other servers ignore it; same request size).
+_KEY: dict[str, str] = {}
+
+
 def _post(url: str, body: bytes) -> tuple[int, bytes]:
-    request = urllib.request.Request(
-        url, data=body, headers={"content-type": "application/json"}
-    )
+    headers = {"content-type": "application/json", **_KEY}
+    request = urllib.request.Request(url, data=body, headers=headers)
     with urllib.request.urlopen(request, timeout=60) as answer:
         return int(answer.status), answer.read()
 
@@ -206,6 +219,7 @@ def _servers(
 def run(*, workdir: Path, env: dict[str, str], seconds: int, rounds: int) -> list[str]:
     """Load every server at every setting; return the report's lines."""
     wrk = ensure_wrk()
+    _KEY["authorization"] = f"Bearer {bench_key(env)}"
     ticket_id, events = sample_ticket(workdir)
     bodies = {
         "stallwatch": request_body(ticket_id, events),
@@ -224,6 +238,7 @@ def run(*, workdir: Path, env: dict[str, str], seconds: int, rounds: int) -> lis
             script.write_text(
                 'wrk.method = "POST"\n'
                 'wrk.headers["Content-Type"] = "application/json"\n'
+                f'wrk.headers["Authorization"] = "{_KEY["authorization"]}"\n'
                 f'local f = io.open("{data}", "r")\n'
                 'wrk.body = f:read("*a")\nf:close()\n'
             )

@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python bench/run.py [--tickets 100000] [--repeat 5]
 [--workdir var/bench] [--http-seconds 5] [--rounds 3] [--calls 300]
-[--backlog-sizes 10000,100000]``
+[--backlog-sizes 10000,100000] [--history-sizes 100000,300000,1000000]``
 
 The scoring benchmarks need a trained model: the first run imports the bundled
 UCI log and trains the demo's model into ``--workdir`` (a few minutes), later
@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import backlog_rescoring
+import history_training
 import http_scoring
 import import_rate
 import platform_info
@@ -46,6 +47,11 @@ def main() -> None:
         default="10000,100000",
         help="open-ticket counts to rescore, comma-separated (1000000 takes long)",
     )
+    parser.add_argument(
+        "--history-sizes",
+        default="100000,300000,1000000",
+        help="events of history to store, build snapshots of and train on",
+    )
     args = parser.parse_args()
     # A stop request unwinds, so the servers the bench started are stopped too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: stopped"))
@@ -60,7 +66,8 @@ def main() -> None:
         f"{platform.system()}: {platform_info.describe()}. Reproduce with "
         f"`.venv/bin/python bench/run.py --tickets {args.tickets} --repeat "
         f"{args.repeat} --http-seconds {args.http_seconds} --rounds {args.rounds} "
-        f"--calls {args.calls} --backlog-sizes {args.backlog_sizes}`.",
+        f"--calls {args.calls} --backlog-sizes {args.backlog_sizes} "
+        f"--history-sizes {args.history_sizes}`.",
         "",
         "The machine is shared with other work and noisy: absolute figures move "
         "from run to run; ratios between peers measured in the same run count.",
@@ -73,6 +80,9 @@ def main() -> None:
             sizes=[int(n) for n in args.backlog_sizes.split(",")], env=env
         ),
         *import_rate.run(repeat=min(args.repeat, 3)),
+        *history_training.run(
+            sizes=[int(n) for n in args.history_sizes.split(",")], env=env
+        ),
         *sla_clocks.run(tickets=args.tickets, repeat=args.repeat),
     ]
     target = REPO_ROOT / "docs" / "benchmarks.md"

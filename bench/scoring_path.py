@@ -19,8 +19,9 @@ from pyinstrument import Profiler
 from setup_model import MOMENT, sample_ticket
 
 from features.sla.desk import load_desk_file
-from features.store import count_events, make_engine
+from features.store import count_events, create_schema, make_engine, store_version
 from models.backlog import Backlog
+from models.scorer import CurrentPointer, StallScorer
 from models.service import StallService
 from models.ticket_scorer import RowScorer, sent_ticket_row
 from stallwatch.settings import Settings
@@ -63,6 +64,7 @@ def run(*, workdir: Path, env: dict[str, str], calls: int) -> list[str]:
         model_dir=Path(env["STALLWATCH_MODEL_DIR"]),
     )
     engine = make_engine(settings.database_url)
+    create_schema(engine)
     service = StallService(
         Backlog(engine, load_desk_file(settings.sla_desk)), settings.model_dir
     )
@@ -91,6 +93,7 @@ def run(*, workdir: Path, env: dict[str, str], calls: int) -> list[str]:
     numpy_row = one.matrix(row)
     frame_row = scorer.bundle.matrix(pd.DataFrame([row]))
     booster = scorer.bundle.booster
+    pointer = CurrentPointer(settings.model_dir)
 
     fast()
     batch()
@@ -119,8 +122,20 @@ def run(*, workdir: Path, env: dict[str, str], calls: int) -> list[str]:
             _times(lambda: one.score(row), calls),
         ),
         (
-            "store version check per request (`count_events`)",
+            "store version check per request, one-row counter (`store_version`)",
+            _times(lambda: store_version(engine), calls),
+        ),
+        (
+            "store version check as it was, COUNT(*) (`count_events`)",
             _times(lambda: count_events(engine), calls),
+        ),
+        (
+            "model pointer check per request, stat of CURRENT (`CurrentPointer`)",
+            _times(pointer.version, calls),
+        ),
+        (
+            "model pointer check as it was, read CURRENT (`newest_version`)",
+            _times(lambda: StallScorer.newest_version(settings.model_dir), calls),
         ),
         (
             "booster.predict, one NumPy row, num_threads=1 (as served)",

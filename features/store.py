@@ -85,6 +85,16 @@ rejected_table = sa.Table(
     sa.Column("problems", sa.Text, nullable=False),
 )
 
+#: One row (``id`` 1): how many events the store holds. Every write of events
+#: adds to it in its own transaction, so a reader learns that the store
+#: changed from one primary-key read instead of counting the events.
+store_version_table = sa.Table(
+    "store_version",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("events", sa.BigInteger, nullable=False),
+)
+
 _INSERT_CHUNK = 5_000
 
 
@@ -163,6 +173,14 @@ def insert_events(conn: sa.Connection, frame: pd.DataFrame) -> set[str]:
             batch = []
     if batch:
         written.update(conn.execute(statement, batch).scalars())
+    if written:
+        # Row-locked until commit: concurrent writers add up in commit order.
+        counter = store_version_table.c.events
+        conn.execute(
+            store_version_table.update()
+            .where(store_version_table.c.id == 1)
+            .values(events=counter + len(written))
+        )
     return written
 
 
@@ -317,7 +335,56 @@ def tickets_ingested_since(engine: Engine, since: datetime) -> list[str]:
 
 
 def count_events(engine: Engine) -> int:
-    """Return how many events the store holds."""
+    """Return how many events the store holds, counting them (O(events))."""
     with engine.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(events_table))
         return int(total.scalar_one())
+
+
+def store_version(engine: Engine) -> int:
+    """Return how many events the store holds, from its one-row counter (O(1)).
+
+    Equals :func:`count_events` after every committed write; a service
+    compares it between requests to see events written by any process.
+    """
+    query = sa.select(store_version_table.c.events).where(store_version_table.c.id == 1)
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def ticket_spans(
+    engine: Engine, ticket_ids: Iterable[str]
+) -> dict[str, tuple[datetime | None, datetime]]:
+    """Return each stored ticket's earliest ``created`` instant and earliest event.
+
+    Tickets the store does not hold are left out; the first instant is None
+    for a ticket stored without a ``created`` event.
+    """
+    wanted = sorted(set(ticket_ids))
+    if not wanted:
+        return {}
+    table = events_table.c
+    created = sa.case((table.kind == "created", table.occurred_at), else_=None)
+    query = (
+        sa.select(
+            table.ticket_id,
+            sa.func.min(created).label("created_at"),
+            sa.func.min(table.occurred_at).label("first_at"),
+        )
+        .where(table.ticket_id.in_(wanted))
+        .group_by(table.ticket_id)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return {
+        str(row.ticket_id): (_aware(row.created_at), _aware(row.first_at))
+        for row in rows
+    }
+
+
+def _aware(value: Any) -> Any:
+    # An aggregate over the UTC column may come back naive (SQLite) or as text.
+    if value is None:
+        return None
+    stamp = pd.Timestamp(value)
+    return (stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp).to_pydatetime()

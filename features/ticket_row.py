@@ -25,8 +25,7 @@ from features.asof import (
     PRIORITIES,
     STATE_COLUMNS,
     TIMED_STATUSES,
-    _group_load,
-    _requester_history,
+    desk_tables,
 )
 from features.events import _ROLE_OF_KIND, _STATUS_OF_KIND, DONE_STATUSES
 
@@ -116,7 +115,8 @@ class DeskContext:
     @classmethod
     def from_states(cls, states: pd.DataFrame) -> DeskContext:
         """Build the context from :func:`features.asof.event_states` output."""
-        load = _group_load(states).sort_values("t_ns", kind="stable")
+        tables = desk_tables(states)
+        load = tables.load.sort_values("t_ns", kind="stable")
         by_group = {
             str(group): (
                 part["t_ns"].to_numpy(dtype=float),
@@ -124,7 +124,7 @@ class DeskContext:
             )
             for group, part in load.groupby("group", sort=False)
         }
-        history = _requester_history(states)
+        history = tables.requesters
         by_requester = {
             str(requester): np.sort(part["created_ns"].to_numpy(dtype=float))
             for requester, part in history.groupby("requester", sort=False)

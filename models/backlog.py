@@ -20,7 +20,7 @@ from features.sla.desk import SlaDesk
 from features.sla.features import SLA_FEATURES, sla_features
 from features.sla.policy import TARGETS
 from features.sla.table import clock_history_frame, clocks_at
-from features.store import count_events, read_events, tickets_ingested_since
+from features.store import read_events, store_version, tickets_ingested_since
 from features.ticket_row import DeskContext
 
 #: Incremental updates tried in a row before reading the whole store again.
@@ -99,10 +99,11 @@ class Backlog:
         self._context: tuple[_Built, DeskContext] | None = None
 
     def _current(self) -> _Built:
-        # Count under the lock: a count read before waiting is stale by the time
-        # the lock is ours, and would turn concurrent updates into rebuilds.
+        # Read the store's version (its event count, one row) under the lock: a
+        # version read before waiting is stale by the time the lock is ours,
+        # and would turn concurrent updates into rebuilds.
         with self._lock:
-            version = count_events(self.engine)
+            version = store_version(self.engine)
             built = self._built
             if built is None:
                 built = self._rebuild(version)
@@ -110,7 +111,7 @@ class Backlog:
                 if built.version == version:
                     break
                 built = self._update(built)
-                version = count_events(self.engine)
+                version = store_version(self.engine)
             else:
                 if built.version != version:
                     built = self._rebuild(version)

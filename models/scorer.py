@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +11,16 @@ import numpy as np
 import pandas as pd
 
 from models.reasons import Reason, explain
-from training.bundle import BundleError, ModelBundle, current_version, load_bundle
+from training.bundle import (
+    BUNDLE_FILE,
+    CURRENT_FILE,
+    HASH_FILE,
+    BundleError,
+    ModelBundle,
+    bundle_folder,
+    current_version,
+    load_bundle,
+)
 from training.time_to_breach import matrix_codes
 
 log = logging.getLogger("stallwatch.models")
@@ -22,6 +32,38 @@ class TimeToBreach:
 
     median_business_hours: float
     p90_business_hours: float
+
+
+class CurrentPointer:
+    """The version ``CURRENT`` names, read again only when the file changes.
+
+    Promotion replaces the file by a rename (a new inode), and an edit in
+    place changes its modification time or size, so one ``stat`` per call
+    sees every promotion at once, without reading the file each request.
+    """
+
+    def __init__(self, model_dir: Path) -> None:
+        self.path = model_dir / CURRENT_FILE
+        self.model_dir = model_dir
+        self._seen: tuple[tuple[int, int, int, int], str | None] | None = None
+
+    def version(self) -> str | None:
+        """Return the version ``CURRENT`` names now, or None when there is none."""
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return None
+        stamp = (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
+        seen = self._seen
+        if seen is not None and seen[0] == stamp:
+            return seen[1]
+        # Stat first, then read: a change in between only costs one more read.
+        try:
+            version = current_version(self.model_dir)
+        except OSError:
+            return None
+        self._seen = (stamp, version)
+        return version
 
 
 @dataclass(frozen=True)
@@ -58,6 +100,19 @@ class StallScorer:
     def newest_version(model_dir: Path) -> str | None:
         """Return the version ``CURRENT`` names now, without loading it."""
         return current_version(model_dir)
+
+    @staticmethod
+    def stamp(model_dir: Path, version: str) -> tuple[int, int, int, int] | None:
+        """Return size and change time of a bundle's two files; None if unreadable.
+
+        A refused bundle is tried again when this changes (a file restored).
+        """
+        try:
+            folder = bundle_folder(model_dir, version)
+            data, digest = (folder / BUNDLE_FILE).stat(), (folder / HASH_FILE).stat()
+        except (BundleError, OSError):
+            return None
+        return data.st_size, data.st_mtime_ns, digest.st_size, digest.st_mtime_ns
 
     def probabilities(self, rows: pd.DataFrame) -> np.ndarray:
         """Return calibrated stall probabilities, one per row."""

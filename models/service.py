@@ -17,16 +17,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 
 from features.alerts.feedback import latest_feedback
 from features.sla.clocks import compute_clocks
 from features.sla.model import TicketClocks
-from features.store import ingest_live_events, keep_rejected
+from features.store import ingest_live_events, keep_rejected, ticket_spans
 from models.alerts.engine import AlertEngine
 from models.backlog import Backlog
 from models.escalation import RankReason, rank
 from models.reasons import Reason
-from models.scorer import BundleError, StallScorer, TimeToBreach
+from models.scorer import BundleError, CurrentPointer, StallScorer, TimeToBreach
 from models.ticket_scorer import RowScorer, sent_ticket_row
 
 log = logging.getLogger("stallwatch.models")
@@ -51,7 +52,28 @@ class NotYetOpenError(ValueError):
 
 
 class ModelUnavailableError(RuntimeError):
-    """No model bundle could be loaded."""
+    """No model bundle could be loaded; ``reason`` says why (see BundleError)."""
+
+    def __init__(self, message: str, *, reason: str = "model_missing") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """What ``/readyz`` reports.
+
+    ``status`` is ``ready`` (store answers, the promoted model is served),
+    ``degraded`` (store answers; the list is ranked by the SLA rules alone or
+    by an older model, and ``reason`` says why) or ``unavailable`` (the store
+    does not answer).
+    """
+
+    status: str
+    reason: str | None
+    model_version: str | None
+    wanted_version: str | None
+    message: str | None
 
 
 @dataclass(frozen=True)
@@ -97,28 +119,69 @@ class StallService:
     def __init__(self, backlog: Backlog, model_dir: Path) -> None:
         self.backlog = backlog
         self.model_dir = model_dir
+        #: CURRENT, read again only when the file changes (one stat a request).
+        self._pointer = CurrentPointer(model_dir)
         self._scorer: StallScorer | None = None
         self._row_scorer: RowScorer | None = None
-        self._refused: str | None = None
+        self._refused: tuple[str, object] | None = None
+        #: Why the model CURRENT names is not served; None when it is.
+        self._problem: BundleError | None = None
         self._lock = threading.Lock()
         #: Evaluates alert rules on stored events; None when alerts are off.
         self.alerts: AlertEngine | None = None
 
     def scorer(self) -> StallScorer | None:
         """Return the current model, loading a newly pointed-to one if needed."""
-        wanted = StallScorer.newest_version(self.model_dir)
+        wanted = self._pointer.version()
         with self._lock:
             if wanted is None:
+                if self._scorer is None:
+                    self._problem = BundleError(
+                        f"no model is promoted in {self.model_dir}",
+                        reason="model_missing",
+                    )
                 return self._scorer
             stale = self._scorer is None or self._scorer.version != wanted
-            if stale and wanted != self._refused:
+            if not stale:
+                self._problem = None
+                return self._scorer
+            # A refused bundle is tried again once CURRENT moves or its files change.
+            refused = (wanted, StallScorer.stamp(self.model_dir, wanted))
+            if refused != self._refused:
                 try:
                     self._scorer = StallScorer.load(self.model_dir)
+                    self._problem = None
                 except BundleError as exc:
-                    # Keep serving what is loaded; try again once CURRENT moves.
-                    self._refused = wanted
-                    log.warning("model_load_failed", extra={"error": str(exc)})
+                    # Keep serving what is loaded (the SLA rules alone if nothing).
+                    self._refused, self._problem = refused, exc
+                    log.warning(
+                        "model_load_failed",
+                        extra={"error": str(exc), "reason": exc.reason},
+                    )
             return self._scorer
+
+    def readiness(self) -> Readiness:
+        """Say whether the store answers and which model, if any, is served."""
+        try:
+            with self.backlog.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError as exc:
+            return Readiness(
+                status="unavailable",
+                reason="store_unreachable",
+                model_version=None,
+                wanted_version=None,
+                message=f"the event store does not answer: {type(exc).__name__}",
+            )
+        scorer = self.scorer()
+        problem = self._problem
+        return Readiness(
+            status="ready" if problem is None and scorer is not None else "degraded",
+            reason=None if problem is None else problem.reason,
+            model_version=None if scorer is None else scorer.version,
+            wanted_version=StallScorer.newest_version(self.model_dir),
+            message=None if problem is None else str(problem),
+        )
 
     def score_tickets(
         self,
@@ -129,8 +192,16 @@ class StallService:
         """Score tickets given by id (from the store) or by their events."""
         scorer = self.scorer()
         if scorer is None:
+            problem = self._problem
             raise ModelUnavailableError(
-                "no model is loaded: run `stallwatch train`, then `stallwatch promote`"
+                "no model is loaded, so no stall score is given; the escalation "
+                "list ranks by the SLA rules alone"
+                + (
+                    f" ({problem})"
+                    if problem is not None and problem.reason != "model_missing"
+                    else ": run `stallwatch train`, then `stallwatch promote`"
+                ),
+                reason="model_missing" if problem is None else problem.reason,
             )
         # One ticket sent with its events (a CRM's call): no data frames.
         if len(tickets) == 1 and tickets[0][1]:
@@ -190,7 +261,7 @@ class StallService:
         A stored ticket's own events would have to leave the desk's counts
         first; the batch path does that.
         """
-        # The store-version check in desk_context() is a COUNT(*) per request.
+        # desk_context() checks the store's version: one row read per request.
         context = self.backlog.desk_context()
         if ticket_id in context.tickets:
             # TODO(#8): take a stored ticket's own part out of the desk counts
@@ -243,6 +314,12 @@ class StallService:
             except Exception as exc:  # the events are stored; alerts catch up
                 log.warning("alert_evaluation_failed", extra={"error": repr(exc)})
         return written, conflicting
+
+    def ticket_spans(
+        self, ticket_ids: set[str]
+    ) -> dict[str, tuple[datetime | None, datetime]]:
+        """Return stored tickets' earliest ``created`` instant and earliest event."""
+        return ticket_spans(self.backlog.engine, ticket_ids)
 
     def keep_rejected(self, rejected: list[tuple[str, str]]) -> None:
         """Keep refused payloads and their problems in the store."""

@@ -9,15 +9,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
+from pydantic import ValidationError
 
 if TYPE_CHECKING:
     from features.sla.desk import SlaDesk
 
+from stallwatch.access import keys_app, prepare_demo_access, users_app
 from stallwatch.logs import configure_logging
 from stallwatch.promoting import report_candidate, run_promote
-from stallwatch.settings import REPO_ROOT, get_settings
+from stallwatch.settings import REPO_ROOT, describe_settings_error, get_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
 
 BUNDLED_UCI = REPO_ROOT / "data" / "uci_incidents" / "incident_event_log.csv.gz"
 #: A Monday morning inside the bundled log's last test window.
@@ -58,7 +62,12 @@ def _desk() -> SlaDesk:
 @app.callback()
 def main() -> None:
     """Watch support tickets, keep SLA clocks and predict stalls."""
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # one line per bad variable, no traceback
+        for line in describe_settings_error(exc):
+            typer.echo(line, err=True)
+        raise typer.Exit(code=2) from exc
     configure_logging(fmt=settings.log_format, level=settings.log_level)
 
 
@@ -258,6 +267,9 @@ def serve(
     at: Annotated[
         str | None, typer.Option(help="Replay: treat this instant as now.")
     ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="uvicorn worker processes (share nothing).")
+    ] = 1,
 ) -> None:
     """Run the HTTP service."""
     import uvicorn
@@ -267,6 +279,12 @@ def serve(
     settings = get_settings().model_copy()
     if at is not None:
         settings.now = _moment(at)
+    _desk()  # a bad desk file is a listed problem, not a traceback from uvicorn
+    from stallwatch.serving import check_port_free
+
+    if problem := check_port_free(host or settings.host, port or settings.port):
+        typer.echo(problem, err=True)
+        raise typer.Exit(code=2)
     if settings.alert_rules is not None:
         from models.alerts.rules import AlertRulesError, load_rules_file
 
@@ -275,6 +293,11 @@ def serve(
         except AlertRulesError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(code=2) from exc
+    if workers > 1:
+        from stallwatch.serving import serve_workers
+
+        serve_workers(settings, host or settings.host, port or settings.port, workers)
+        return
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,
@@ -293,21 +316,24 @@ def demo(
 ) -> None:
     """Import the bundled real log, train, score, and serve it as of a replay moment."""
     started = time.perf_counter()
+    if not no_serve:  # find a busy port now, not after minutes of training
+        from stallwatch.serving import check_port_free
+
+        if problem := check_port_free(get_settings().host, port or get_settings().port):
+            typer.echo(problem, err=True)
+            raise typer.Exit(code=2)
     import_log(source="uci", path=BUNDLED_UCI, mapping=None, source_timezone="UTC")
     # The policy label's model beats the rule on every cut-off; the gate decides.
     train(k=50, gap_days=7, known_at=at, label="policy", sla_features=True)
     run_promote(get_settings(), None)
     score(at=at, limit=10)
     typer.echo(f"demo pipeline finished in {time.perf_counter() - started:.0f} s")
+    settings = get_settings()
+    base_url = f"http://{settings.host}:{port or settings.port}"
+    typer.echo(prepare_demo_access(base_url))
     if no_serve:
         return
-    settings = get_settings()
-    typer.echo(
-        f"serving on http://{settings.host}:{port or settings.port} "
-        f"as of {at}; open http://{settings.host}:{port or settings.port}/ "
-        "for the manager's page, or try: curl "
-        f"'http://{settings.host}:{port or settings.port}/v1/escalations?limit=5'"
-    )
+    typer.echo(f"serving on {base_url} as of {at}; open {base_url}/ for the page")
     serve(host=None, port=port, at=at)
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +43,12 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1_024,
+        description="Largest request body the API reads; a larger one answers 413.",
+    )
     alert_rules: Path | None = Field(
         default=REPO_ROOT / "models" / "alerts" / "default_rules.yaml",
         description="Alert rule file (YAML); empty to turn alerts off.",
@@ -52,7 +59,7 @@ class Settings(BaseSettings):
     alert_backoff_seconds: float = Field(default=30, gt=0)
     alert_lease_seconds: float = Field(default=120, gt=0)
     smtp_host: str = "127.0.0.1"
-    smtp_port: int = 25
+    smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_from: str = "stallwatch@localhost"
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
@@ -60,12 +67,93 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(
         default=None, description="HMAC key of signed webhooks; no default."
     )
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Where `stallwatch worker` serves /metrics; unset: it does not.",
+    )
+    prometheus_multiproc_dir: Path | None = Field(
+        default=None,
+        validation_alias="PROMETHEUS_MULTIPROC_DIR",
+        description="prometheus_client's multiprocess folder (read by the library).",
+    )
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Signs the pages' CSRF tokens; unset: made once in session_secret_file. "
+            "Several hosts must share one."
+        ),
+    )
+    session_secret_file: Path = Field(
+        default=REPO_ROOT / "var" / "session-secret",
+        description="Where a made session secret is kept (mode 0600).",
+    )
+    session_hours: float = Field(
+        default=12, gt=0, le=24 * 30, description="Lifetime of a manager's login."
+    )
+    access_cache_seconds: float = Field(
+        default=5,
+        ge=0,
+        le=300,
+        description=(
+            "How long a worker trusts a checked key or session (revocation bound)."
+        ),
+    )
 
     @field_validator("alert_rules", mode="before")
     @classmethod
     def _empty_turns_alerts_off(cls, value: object) -> object:
         """Read an empty STALLWATCH_ALERT_RULES as "no alerts"."""
         return None if value == "" else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        """Accept only SQLAlchemy URLs of SQLite or PostgreSQL."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(value)
+            driver = (url.get_backend_name(), url.get_driver_name())
+        except ArgumentError:
+            driver = ("", "")
+        if driver not in (("sqlite", "pysqlite"), ("postgresql", "psycopg")):
+            raise ValueError(
+                "expected a SQLAlchemy URL of SQLite or PostgreSQL with psycopg 3, "
+                "e.g. sqlite:///var/stallwatch.db or "
+                "postgresql+psycopg://user@host:5432/db"
+            )
+        return value
+
+    @field_validator("sla_desk")
+    @classmethod
+    def _desk_file_exists(cls, value: Path) -> Path:
+        """Refuse a desk file that is not there (read when the service starts)."""
+        if not value.is_file():
+            raise ValueError("expected an existing SLA desk file (YAML)")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        """Accept the standard logging levels, in any case."""
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("expected DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value.upper()
+
+    @field_validator("prometheus_multiproc_dir", mode="before")
+    @classmethod
+    def _writable_folder(cls, value: object) -> object:
+        """Check the multiprocess folder exists and is writable (empty: unset)."""
+        if value in ("", None):
+            return None
+        folder = Path(str(value))
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            raise ValueError("expected an existing folder this process can write")
+        return folder
 
     @field_validator("now")
     @classmethod
@@ -76,6 +164,50 @@ class Settings(BaseSettings):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+_SECRETS = frozenset({"smtp_password", "webhook_secret", "session_secret"})
+#: What each variable expects, when pydantic's own message says less.
+_EXPECTED = {
+    "now": "an ISO-8601 instant, e.g. 2016-05-23T09:00:00+00:00 (no offset: UTC)",
+    "log_format": "console or json",
+}
+
+
+def env_name(field: str) -> str:
+    """Return the environment variable a settings field is read from."""
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    return alias if isinstance(alias, str) else f"STALLWATCH_{field.upper()}"
+
+
+def _shown(field: str, value: object) -> str:
+    """Return a bad value as it may be printed: no secret, no password in a URL."""
+    if field in _SECRETS:
+        return "'***'"
+    if field == "database_url" and isinstance(value, str):
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        with contextlib.suppress(ArgumentError):
+            value = make_url(value).render_as_string(hide_password=True)
+    return repr(value)
+
+
+def describe_settings_error(error: ValidationError) -> list[str]:
+    """Return one line per bad variable: its name, its value, what is expected."""
+    lines = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else "?"
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        expected = _EXPECTED.get(field)
+        if expected is not None:
+            message = f"expected {expected} ({message})"
+        name = field if field.isupper() else env_name(field)
+        lines.append(
+            f"bad setting {name}={_shown(field, problem.get('input'))}: {message}"
+        )
+    return lines
 
 
 @lru_cache(maxsize=1)

@@ -37,6 +37,7 @@ def build_scheduler(settings: Settings) -> AlertScheduler:
     from models.alerts.rules import load_rules_file
     from models.alerts.scheduler import AlertScheduler
     from models.backlog import Backlog
+    from stallwatch.metrics import count_delivery
 
     if settings.alert_rules is None:
         raise ValueError("STALLWATCH_ALERT_RULES is empty: alerts are turned off")
@@ -69,7 +70,7 @@ def build_scheduler(settings: Settings) -> AlertScheduler:
     )
     return AlertScheduler(
         alerts=AlertEngine(backlog=backlog, rules=rules, scorer=scorer),
-        deliverer=Deliverer(engine, config),
+        deliverer=Deliverer(engine, config, on_outcome=count_delivery),
         full_sweep=timedelta(minutes=settings.alert_full_sweep_minutes),
     )
 
@@ -93,6 +94,15 @@ def run_worker(settings: Settings, *, once: bool = False) -> str | None:
     from features.alerts.outbox import pending_count
 
     scheduler = build_scheduler(settings)
+    if settings.worker_metrics_port is not None and not once:
+        from stallwatch.metrics import LiveCollector, serve_worker_metrics
+
+        engine = scheduler.deliverer.engine
+        serve_worker_metrics(
+            settings.worker_metrics_host,
+            settings.worker_metrics_port,
+            LiveCollector(outbox_pending=lambda: pending_count(engine)),
+        )
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -331,8 +331,8 @@ def run_training(
         bundle,
         model_dir,
         card_text=model_card(bundle, params=params, quality=quality, table=table),
+        extra_files={"evaluation.md": table},
     )
-    (folder / "evaluation.md").write_text(table)
     log.info(
         "training_finished",
         extra={

@@ -30,6 +30,7 @@ from mlflow import MlflowClient
 from training.bundle import (
     BUNDLE_FILE,
     BundleError,
+    bundle_folder,
     load_bundle,
     point_current,
     recorded_hash,
@@ -233,7 +234,10 @@ def _nan_for_none(row: dict[str, Any]) -> dict[str, Any]:
 
 def _fetch_bundle(record: ModelRecord, model_dir: Path) -> None:
     """Copy the version's bundle folder into the model store if it is not there."""
-    target = model_dir / record.bundle_version
+    try:
+        target = bundle_folder(model_dir, record.bundle_version)
+    except BundleError as exc:
+        raise PromotionError(f"version {record.version}: {exc}") from exc
     if (target / BUNDLE_FILE).exists():
         return
     with tempfile.TemporaryDirectory() as scratch:

@@ -21,9 +21,12 @@ router = APIRouter(prefix="/v1", tags=["alerts"])
     responses={422: {"model": ErrorOut}},
 )
 def get_alerts(
-    state: Literal["pending", "sending", "sent", "dead", "held"] | None = Query(
+    state: Literal["pending", "sending", "sent", "dead", "held", "cancelled"]
+    | None = Query(
         default=None,
-        description="Alerts with a delivery in this state; dead = dead letters.",
+        description="Alerts with a delivery in this state; dead = dead letters, "
+        "cancelled = held for quiet hours and withdrawn because the alert no "
+        "longer held.",
     ),
     ticket_id: str | None = Query(default=None, min_length=1, max_length=120),
     rule: str | None = Query(default=None, min_length=1, max_length=80),

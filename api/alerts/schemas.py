@@ -7,7 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-DeliveryState = Literal["pending", "sending", "sent", "dead"]
+#: cancelled: held for quiet hours, then withdrawn unsent because the alert no
+#: longer held when the hours opened (the ticket was resolved, its clock stopped).
+DeliveryState = Literal["pending", "sending", "sent", "dead", "cancelled"]
 
 
 class DeliveryOut(BaseModel):

@@ -23,7 +23,7 @@ def _state(deliveries: list[dict[str, Any]]) -> str:
     for state in ("sending", "pending"):
         if state in states:
             return state
-    return "sent"
+    return "cancelled" if states == {"cancelled"} else "sent"
 
 
 def alerts(

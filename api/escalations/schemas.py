@@ -59,6 +59,11 @@ class EscalationsOut(BaseModel):
 
     as_of: datetime
     model_version: str | None
+    ranked_by: Literal["sla_rules_and_model", "sla_rules"] = Field(
+        description="sla_rules when no model is served (none promoted, or the "
+        "bundle is missing or fails its hash check; see /readyz): breached and "
+        "nearly due tickets first, then the nearest due instant; no probability."
+    )
     total: int
     limit: int
     offset: int

@@ -25,6 +25,7 @@ def list_escalations(
     return EscalationsOut(
         as_of=at,
         model_version=page.model_version,
+        ranked_by="sla_rules" if page.model_version is None else "sla_rules_and_model",
         total=page.total,
         limit=limit,
         offset=offset,

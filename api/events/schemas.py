@@ -8,6 +8,9 @@ from pydantic import BaseModel, Field
 
 from api.risk.schemas import EventIn
 
+#: Events accepted in one POST /v1/events (the body size limit comes first).
+MAX_EVENTS_PER_REQUEST = 1_000
+
 
 class LiveEventIn(EventIn):
     """One event pushed by a CRM; its id makes a retried delivery harmless."""
@@ -23,7 +26,7 @@ class EventsIn(BaseModel):
 
     events: list[dict[str, Any]] = Field(
         min_length=1,
-        max_length=1_000,
+        max_length=MAX_EVENTS_PER_REQUEST,
         description="Objects of the LiveEventIn shape; a bad one is rejected "
         "alone, with its reasons, and kept for inspection.",
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
@@ -51,6 +52,21 @@ def ingest(service: StallService, *, request: EventsIn) -> EventsOut:
                     json.dumps([p.model_dump() for p in problems]),
                 )
             )
+
+    # A ticket's events may not come before its created event.
+    late = _before_created(service, accepted)
+    for index, problem in sorted(late.items()):
+        raw = request.events[index]
+        results[index] = EventResultOut(
+            index=index,
+            event_id=raw.get("event_id"),
+            status="rejected",
+            problems=[problem],
+        )
+        rejected.append(
+            (json.dumps(raw, default=str), json.dumps([problem.model_dump()]))
+        )
+    accepted = [(i, e) for i, e in accepted if i not in late]
 
     records: list[dict[str, Any]] = [
         {
@@ -107,3 +123,45 @@ def ingest(service: StallService, *, request: EventsIn) -> EventsOut:
         rejected=sum(r.status == "rejected" for r in final),
         results=final,
     )
+
+
+def _before_created(
+    service: StallService, accepted: list[tuple[int, LiveEventIn]]
+) -> dict[int, EventProblemOut]:
+    """Find the events timed before their ticket's ``created`` event.
+
+    A ``created`` event is refused when the store already holds an earlier
+    event of its ticket; any other event is refused when it comes before the
+    earliest ``created`` event stored or sent in the batch.
+    """
+    stored = service.ticket_spans({e.ticket_id for _, e in accepted})
+    problems: dict[int, EventProblemOut] = {}
+
+    created: dict[str, datetime] = {
+        t: at for t, (at, _) in stored.items() if at is not None
+    }
+    for index, event in accepted:
+        if event.kind != "created":
+            continue
+        first = stored[event.ticket_id][1] if event.ticket_id in stored else None
+        if first is not None and first < event.occurred_at:
+            problems[index] = EventProblemOut(
+                loc=["body", "events", index, "occurred_at"],
+                message=f"ticket {event.ticket_id!r} already has an event at "
+                f"{first.isoformat()}; expected 'created' to be its first event",
+            )
+            continue
+        known = created.get(event.ticket_id)
+        if known is None or event.occurred_at < known:
+            created[event.ticket_id] = event.occurred_at
+
+    for index, event in accepted:
+        start = created.get(event.ticket_id)
+        if event.kind == "created" or start is None or event.occurred_at >= start:
+            continue
+        problems[index] = EventProblemOut(
+            loc=["body", "events", index, "occurred_at"],
+            message=f"before the created event of ticket {event.ticket_id!r} at "
+            f"{start.isoformat()}; expected an instant at or after it",
+        )
+    return problems

@@ -1,9 +1,11 @@
-"""Liveness of the service."""
+"""Liveness and readiness of the service; both open, without credentials."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, Field
 
 from api.deps import get_service
 from models.service import StallService
@@ -23,3 +25,48 @@ def healthz(service: StallService = Depends(get_service)) -> HealthOut:
     """Report that the service is up and which model version it serves."""
     scorer = service.scorer()
     return HealthOut(status="ok", model_version=scorer.version if scorer else None)
+
+
+class ReadyOut(BaseModel):
+    """Whether the service can answer, and how it ranks."""
+
+    status: Literal["ready", "degraded", "unavailable"] = Field(
+        description="ready: the promoted model is served. degraded: the service "
+        "answers, but ranks by the SLA rules alone (or keeps an older model); "
+        "risk scores answer 503. unavailable: the event store does not answer."
+    )
+    reason: (
+        Literal[
+            "model_missing", "model_corrupt", "model_outside_store", "store_unreachable"
+        ]
+        | None
+    )
+    ranked_by: Literal["sla_rules_and_model", "sla_rules"] | None
+    model_version: str | None = Field(description="The model served, if any.")
+    wanted_version: str | None = Field(
+        description="The version the model store's CURRENT pointer names."
+    )
+    message: str | None
+
+
+@router.get(
+    "/readyz",
+    response_model=ReadyOut,
+    responses={503: {"model": ReadyOut, "description": "The store does not answer."}},
+)
+def readyz(
+    response: Response, service: StallService = Depends(get_service)
+) -> ReadyOut:
+    """Report readiness: 200 when ready or degraded, 503 when the store is down."""
+    state = service.readiness()
+    ranked_by = "sla_rules" if state.model_version is None else "sla_rules_and_model"
+    if state.status == "unavailable":
+        response.status_code = 503
+    return ReadyOut(
+        status=state.status,  # type: ignore[arg-type]
+        reason=state.reason,  # type: ignore[arg-type]
+        ranked_by=None if state.status == "unavailable" else ranked_by,  # type: ignore[arg-type]
+        model_version=state.model_version,
+        wanted_version=state.wanted_version,
+        message=state.message,
+    )

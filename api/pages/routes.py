@@ -35,6 +35,17 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut},
     422: {"model": ErrorOut},
 }
+# An HTML page's errors are JSON all the same; with "model", FastAPI would
+# document them as text/html.
+_JSON_ERROR = {
+    "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}
+    }
+}
+_PAGE_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Not Found", **_JSON_ERROR},
+    422: {"description": "Unprocessable Content", **_JSON_ERROR},
+}
 
 
 def _at() -> Any:
@@ -101,7 +112,7 @@ def get_stall_list(
     )
 
 
-@router.get("/", response_class=HTMLResponse, responses=_ERRORS)
+@router.get("/", response_class=HTMLResponse, responses=_PAGE_ERRORS)
 def stall_list_page(
     request: Request,
     at: Instant | None = _at(),
@@ -133,7 +144,9 @@ def stall_list_page(
     return templates.TemplateResponse(request, "list.html", context)
 
 
-@router.get("/tickets/{ticket_id:path}", response_class=HTMLResponse, responses=_ERRORS)
+@router.get(
+    "/tickets/{ticket_id:path}", response_class=HTMLResponse, responses=_PAGE_ERRORS
+)
 def story_page(
     request: Request,
     ticket_id: str = Path(min_length=1, max_length=120),
@@ -148,7 +161,7 @@ def story_page(
     return templates.TemplateResponse(request, "story.html", context)
 
 
-@router.get("/reports", response_class=HTMLResponse, responses=_ERRORS)
+@router.get("/reports", response_class=HTMLResponse, responses=_PAGE_ERRORS)
 def reports_page(
     request: Request,
     at: Instant | None = _at(),
@@ -163,7 +176,7 @@ def reports_page(
     return templates.TemplateResponse(request, "reports.html", context)
 
 
-@router.get("/reports/{slug}", response_class=HTMLResponse, responses=_ERRORS)
+@router.get("/reports/{slug}", response_class=HTMLResponse, responses=_PAGE_ERRORS)
 def report_page(
     request: Request,
     slug: str = Path(pattern="^[a-z-]{1,40}$"),

@@ -9,6 +9,7 @@ from api.errors import ErrorOut
 from api.risk import service as risk_service
 from api.risk.schemas import RiskScoresIn, RiskScoresOut
 from models.service import StallService
+from stallwatch.metrics import RISK_SCORES
 from stallwatch.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["risk"])
@@ -26,4 +27,6 @@ def post_risk_scores(
 ) -> RiskScoresOut:
     """Score the stall risk of one ticket or a batch, with reasons."""
     at = resolve_now(settings, body.at)
-    return risk_service.score(service, request=body, at=at)
+    answer = risk_service.score(service, request=body, at=at)
+    RISK_SCORES.inc(len(answer.scores))
+    return answer

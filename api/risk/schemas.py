@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -9,6 +11,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     field_validator,
@@ -21,6 +24,27 @@ Text = Field(default=None, max_length=200)
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
+#: Batch limits of POST /v1/risk-scores (the body size limit comes first).
+MAX_TICKETS_PER_REQUEST = 500
+MAX_EVENTS_PER_TICKET = 5_000
+
+#: An ISO 8601 date and time with a UTC offset (RFC 3339 allows a space for T).
+_ISO_INSTANT = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:?\d{2})"
+)
+
+
+def _iso_text(value: object) -> object:
+    # Pydantic alone would also read 1458118800 (or "1458118800") as an epoch.
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_INSTANT.fullmatch(value):
+        return value
+    raise ValueError(
+        "expected an ISO 8601 instant with an offset, such as "
+        f"2016-03-16T09:00:00+00:00; got {value!r}"
+    )
+
 
 def _within_range(value: datetime) -> datetime:
     if not EARLIEST <= value < LATEST:
@@ -29,7 +53,9 @@ def _within_range(value: datetime) -> datetime:
 
 
 #: An aware instant within the years the store and the features handle.
-Instant = Annotated[AwareDatetime, AfterValidator(_within_range)]
+Instant = Annotated[
+    AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_within_range)
+]
 
 
 def _no_nul(value: object) -> object:
@@ -70,7 +96,23 @@ class TicketIn(BaseModel):
     _text_without_nul = field_validator("ticket_id")(_no_nul)
 
     ticket_id: str = Field(min_length=1, max_length=120)
-    events: list[EventIn] | None = Field(default=None, min_length=1, max_length=5_000)
+    events: list[EventIn] | None = Field(
+        default=None, min_length=1, max_length=MAX_EVENTS_PER_TICKET
+    )
+
+    @field_validator("events")
+    @classmethod
+    def _event_ids_once(cls, events: list[EventIn] | None) -> list[EventIn] | None:
+        """Refuse an event id given twice in one ticket, naming the ids."""
+        ids = Counter(e.event_id for e in events or [] if e.event_id is not None)
+        twice = sorted(i for i, n in ids.items() if n > 1)
+        if twice:
+            raise ValueError(
+                "event ids given more than once in this ticket: "
+                + ", ".join(repr(i) for i in twice)
+                + "; expected each event id once"
+            )
+        return events
 
 
 class RiskScoresIn(BaseModel):
@@ -81,7 +123,7 @@ class RiskScoresIn(BaseModel):
     at: Instant | None = Field(
         default=None, description="Score as of this instant; default: now."
     )
-    tickets: list[TicketIn] = Field(min_length=1, max_length=500)
+    tickets: list[TicketIn] = Field(min_length=1, max_length=MAX_TICKETS_PER_REQUEST)
 
 
 class ReasonOut(BaseModel):

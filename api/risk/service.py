@@ -51,7 +51,17 @@ def score(
     try:
         risks, version = service.score_tickets(tickets, at=at)
     except ModelUnavailableError as exc:
-        raise ServiceUnavailableError(str(exc)) from exc
+        raise ServiceUnavailableError(
+            str(exc),
+            [
+                {
+                    "loc": ["model"],
+                    "message": "no stall score: the service ranks by the SLA rules "
+                    "alone until a model is served (see /readyz)",
+                    "type": exc.reason,
+                }
+            ],
+        ) from exc
     except UnknownTicketError as exc:
         raise UnprocessableError(
             f"{exc}; send its events or import it first",

@@ -41,6 +41,9 @@ class ClaimedMessage:
         perhaps while sending), so the message may have been delivered.
     token : str
         Claim token; only the claimant can record the outcome.
+    held : bool
+        The message waited for its recipient's business hours; its alert's
+        condition is checked again before it is sent.
     """
 
     id: int
@@ -55,6 +58,7 @@ class ClaimedMessage:
     attempt: int
     in_doubt: bool
     token: str
+    held: bool = False
 
 
 def _due(now: datetime) -> Any:
@@ -144,6 +148,7 @@ def claim_due(
                     attempt=row["attempts"],
                     in_doubt=in_doubt,
                     token=token,
+                    held=row["held_until"] is not None,
                 )
             )
     return claimed
@@ -233,6 +238,59 @@ def record_attempt(
             ),
         )
     return state
+
+
+def alert_of(engine: Engine, alert_id: int) -> dict[str, Any] | None:
+    """Return one alert's row (kind, rule, clock, cycle, ...), or None."""
+    query = sa.select(alerts_table).where(alerts_table.c.id == alert_id)
+    with engine.connect() as conn:
+        row = conn.execute(query).one_or_none()
+    return None if row is None else dict(row._mapping)
+
+
+def cancel_claimed(
+    engine: Engine, message: ClaimedMessage, *, now: datetime, why: str
+) -> str:
+    """Withdraw a claimed message unsent (its alert no longer holds); audit it.
+
+    Returns
+    -------
+    str
+        ``cancelled``, or ``lost_claim`` if another worker took the message.
+    """
+    c = outbox_table.c
+    with engine.begin() as conn:
+        updated = conn.execute(
+            sa.update(outbox_table)
+            .where(c.id == message.id)
+            .where(c.claim_token == message.token)
+            .values(
+                state="cancelled",
+                lease_until=None,
+                claim_token=None,
+                last_error=why,
+            )
+        ).rowcount
+        if not updated:
+            return "lost_claim"
+        conn.execute(
+            audit_table.insert(),
+            audit_row(
+                ticket_id=message.ticket_id,
+                at=now,
+                kind="delivery_cancelled",
+                who="stallwatch-worker",
+                why=why,
+                alert_id=message.alert_id,
+                outbox_id=message.id,
+                detail={
+                    "channel": message.channel,
+                    "recipient": message.recipient,
+                    "address": message.address,
+                },
+            ),
+        )
+    return "cancelled"
 
 
 def list_alerts(

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 
 from features.store import UTCDateTime, metadata
 
-#: Delivery states of an outbox row.
-OUTBOX_STATES = ("pending", "sending", "sent", "dead")
+#: Delivery states of an outbox row; ``cancelled``: held for quiet hours and
+#: withdrawn unsent because its alert no longer held when the hours opened.
+OUTBOX_STATES = ("pending", "sending", "sent", "dead", "cancelled")
 #: Manager feedback actions.
 FEEDBACK_ACTIONS = ("acknowledge", "snooze", "not_a_stall")
 

@@ -111,6 +111,16 @@ class BusinessCalendar:
         self._covered: tuple[int, int] | None = None
         self._public_years: dict[int, set[date]] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickled for Dask workers (training/distributed.py): a lock is per process.
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def __repr__(self) -> str:
         return (
             f"BusinessCalendar(name={self.name!r}, timezone={self.timezone!r}, "

@@ -113,7 +113,13 @@ class SlaDesk:
             for key in _MATCHED:
                 state[key] = _text(row.get(key)) or state[key]
             at = pd.Timestamp(row["occurred_at"]).to_pydatetime()
-            kind = "created" if i == 0 else _engine_kind(row, self.response_kinds)
+            kind = _engine_kind(row, self.response_kinds)
+            if i == 0 and kind in _FINAL_KINDS:
+                # A stream starts at its first event; one that ends the ticket
+                # (a merge, a resolve, a close) still ends it there.
+                out.append(SlaEvent(at=at, kind="created"))
+            elif i == 0:
+                kind = "created"
             new_status = _text(row.get("status"))
             carried = new_status if new_status != status else None
             status = new_status or status
@@ -138,6 +144,10 @@ def _text(value: Any) -> str | None:
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return None
     return str(value)
+
+
+#: Engine kinds that stop every clock, even as a ticket's first event.
+_FINAL_KINDS = frozenset({"merged", "resolved", "closed"})
 
 
 def _engine_kind(row: Mapping[str, Any], response_kinds: frozenset[str]) -> str | None:

@@ -13,13 +13,19 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from sqlalchemy.engine import Engine
 
-from features.alerts.outbox import ClaimedMessage, claim_due, record_attempt
+from features.alerts.outbox import (
+    ClaimedMessage,
+    cancel_claimed,
+    claim_due,
+    record_attempt,
+)
 from models.alerts.signing import DELIVERY_HEADER, signed_headers
 
 log = logging.getLogger("stallwatch.alerts")
@@ -58,9 +64,20 @@ def message_id(key: str) -> str:
 class Deliverer:
     """Claims due outbox messages and sends them."""
 
-    def __init__(self, engine: Engine, config: DeliveryConfig) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        config: DeliveryConfig,
+        *,
+        on_outcome: Callable[[str, str], None] | None = None,
+    ) -> None:
         self.engine = engine
         self.config = config
+        #: Told (channel, new state) after each attempt, e.g. to count it.
+        self.on_outcome = on_outcome
+        #: Asked, before a message held for quiet hours is sent, why it should
+        #: no longer go (its ticket resolved, its clock stopped); None: send.
+        self.recheck: Callable[[ClaimedMessage, datetime], str | None] | None = None
         self._connection: smtplib.SMTP | None = None
 
     def _smtp(self) -> smtplib.SMTP:
@@ -147,8 +164,6 @@ class Deliverer:
 
     def deliver_due(self, *, now: datetime, limit: int = 100) -> Counter[str]:
         """Claim and deliver the messages due at ``now``; count the outcomes."""
-        # TODO(#6): a message held for quiet hours is sent when the hours open
-        # even if its ticket was resolved meanwhile; re-check before sending.
         outcomes: Counter[str] = Counter()
         claimed = claim_due(self.engine, now=now, lease=self.config.lease, limit=limit)
         try:
@@ -159,6 +174,24 @@ class Deliverer:
         return outcomes
 
     def _deliver(self, message: ClaimedMessage, now: datetime) -> str:
+        # A message held overnight goes only if its alert still holds now.
+        stale = (
+            self.recheck(message, now)
+            if message.held and self.recheck is not None
+            else None
+        )
+        if stale is not None:
+            state = cancel_claimed(self.engine, message, now=now, why=stale)
+            log.info(
+                "alert_cancelled",
+                extra={
+                    "outbox_id": message.id,
+                    "ticket_id": message.ticket_id,
+                    "state": state,
+                    "why": stale,
+                },
+            )
+            return state
         try:
             self.send(message)
             error, permanent = None, False
@@ -173,6 +206,8 @@ class Deliverer:
             max_attempts=self.config.max_attempts,
             backoff=self.config.backoff,
         )
+        if self.on_outcome is not None:
+            self.on_outcome(message.channel, state)
         log.info(
             "alert_sent" if error is None else "alert_delivery_failed",
             extra={

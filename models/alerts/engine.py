@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from features.alerts.outbox import ClaimedMessage, alert_of
 from features.alerts.store import (
     AlertDecision,
     last_customer_updates,
@@ -24,7 +25,14 @@ from features.events import DONE_STATUSES
 from features.sla.clocks import compute_clocks
 from features.store import read_events
 from models.alerts.customer import customer_triggers, silence_wake_up
-from models.alerts.evaluate import TICKET_FIELDS, TicketView, firings, next_wake_up
+from models.alerts.evaluate import (
+    TICKET_FIELDS,
+    TicketView,
+    counting,
+    cycle_of,
+    firings,
+    next_wake_up,
+)
 from models.alerts.messages import alert_decision, customer_decision
 from models.alerts.rules import RuleFile, recipient_calendars
 from models.backlog import Backlog
@@ -205,6 +213,35 @@ class AlertEngine:
                 if made is not None:
                     decisions.append(made)
         return decisions
+
+    def recheck_held(self, message: ClaimedMessage, at: datetime) -> str | None:
+        """Return why a message held for quiet hours should not go at ``at``.
+
+        An alert about an SLA clock still holds while its ticket is open and
+        that clock, in the same cycle, is still counting; None means send.
+        Customer updates are sent as held.
+        """
+        alert = alert_of(self.backlog.engine, message.alert_id)
+        if alert is None or alert["kind"] != "alert" or alert["clock"] is None:
+            return None
+        views = self.views([message.ticket_id], at)
+        if not views:
+            return None
+        view = views[0]
+        if not view.is_open:
+            state = "merged" if view.clocks.merged else f"{view.clocks.status!r}"
+            return (
+                f"ticket {message.ticket_id} is {state} at {at.isoformat()}: rule "
+                f"{alert['rule']} no longer holds, the held message is not sent"
+            )
+        clock = view.clocks.clocks.get(alert["clock"])
+        if clock is None or not counting(clock) or cycle_of(clock) != alert["cycle"]:
+            return (
+                f"the {alert['clock']} clock of cycle {alert['cycle']} is no longer "
+                f"counting at {at.isoformat()}: rule {alert['rule']} no longer "
+                "holds, the held message is not sent"
+            )
+        return None
 
     def wake_up(
         self, view: TicketView, last_update: datetime | None = None

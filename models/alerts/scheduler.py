@@ -53,6 +53,9 @@ class AlertScheduler:
     ) -> None:
         self.alerts = alerts
         self.deliverer = deliverer
+        if deliverer.recheck is None:
+            # Held messages are checked against the rules before they go.
+            deliverer.recheck = alerts.recheck_held
         self.full_sweep = full_sweep
         self.batch = batch
         self.wake_ups: dict[str, datetime] = {}

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from features.store import create_schema, make_engine, write_events
 from stallwatch.settings import Settings
 from tests.api.reference import AS_OF, Ticket, replay
+from tests.credentials import admin_headers
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +39,9 @@ def report_client(
         model_dir=tmp_path_factory.mktemp("no-model"),
         now=AS_OF,
     )
-    with TestClient(create_app(settings)) as test_client:
+    with TestClient(
+        create_app(settings), headers=admin_headers(settings)
+    ) as test_client:
         yield test_client
 
 

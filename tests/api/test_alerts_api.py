@@ -15,6 +15,7 @@ from features.store import create_schema, make_engine, write_events
 from models.alerts.delivery import Deliverer, DeliveryConfig
 from stallwatch.settings import Settings
 from tests.conftest import EventMaker, frame
+from tests.credentials import admin_headers
 
 NOW = pd.Timestamp("2016-03-09T12:00Z")
 
@@ -39,7 +40,9 @@ def client(tmp_path: Path, event: EventMaker) -> Iterator[TestClient]:
     settings = Settings(
         database_url=url, model_dir=tmp_path / "models", now=NOW.to_pydatetime()
     )
-    with TestClient(create_app(settings)) as test_client:
+    with TestClient(
+        create_app(settings), headers=admin_headers(settings)
+    ) as test_client:
         yield test_client
 
 
@@ -130,7 +133,10 @@ def test_post_feedback_stores_the_record_and_answers_201(client: TestClient) -> 
             {"action": "acknowledge", "by": "m", "until": "2016-03-10T00:00Z"},
             "expected no value for acknowledge",
         ),
-        ({"action": "snooze", "by": "m", "until": "2016-03-10T00:00"}, "timezone"),
+        (
+            {"action": "snooze", "by": "m", "until": "2016-03-10T00:00"},
+            "with an offset",
+        ),
         ({"action": "ignore", "by": "m"}, "acknowledge"),
         ({"action": "acknowledge", "by": ""}, "at least 1 character"),
         ({"action": "acknowledge", "by": "m", "extra": 1}, "Extra inputs"),
@@ -211,7 +217,7 @@ def test_post_feedback_not_a_stall_keeps_the_prediction_of_the_moment(
 ) -> None:
     from api.app import create_app
 
-    with TestClient(create_app(trained)) as client:
+    with TestClient(create_app(trained), headers=admin_headers(trained)) as client:
         ticket = client.get("/v1/escalations", params={"limit": 1}).json()["items"][0]
         tid = ticket["ticket_id"]
         risk = client.post("/v1/risk-scores", json={"tickets": [{"ticket_id": tid}]})

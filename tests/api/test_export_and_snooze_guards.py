@@ -15,6 +15,7 @@ from api.reports.service import to_csv
 from features.store import create_schema, make_engine, write_events
 from stallwatch.settings import Settings
 from tests.conftest import EventMaker, frame
+from tests.credentials import admin_headers
 
 NOW = pd.Timestamp("2016-03-09T12:00Z")
 
@@ -40,7 +41,9 @@ def client(tmp_path: Path, event: EventMaker) -> Iterator[TestClient]:
     settings = Settings(
         database_url=url, model_dir=tmp_path / "models", now=NOW.to_pydatetime()
     )
-    with TestClient(create_app(settings)) as test_client:
+    with TestClient(
+        create_app(settings), headers=admin_headers(settings)
+    ) as test_client:
         yield test_client
 
 

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from features.store import make_engine, read_events, rejected_table
 from stallwatch.settings import Settings
+from tests.credentials import admin_headers
 
 STORES = [
     pytest.param("sqlite_url", id="sqlite"),
@@ -50,7 +51,7 @@ def app_for(trained: Settings) -> Iterator[Any]:
 
     def make(url: str) -> TestClient:
         settings = trained.model_copy(update={"database_url": url})
-        client = TestClient(create_app(settings))
+        client = TestClient(create_app(settings), headers=admin_headers(settings))
         client.__enter__()
         clients.append(client)
         return client

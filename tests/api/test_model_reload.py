@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from stallwatch.settings import Settings, get_settings
+from tests.credentials import admin_headers
 from training.bundle import current_version, load_bundle, save_bundle, write_bundle
 
 
@@ -26,7 +27,7 @@ def test_service_serves_a_newly_promoted_bundle_without_restart(
     first = current_version(model_dir)
     body = {"tickets": [{"ticket_id": "INC0000047"}], "at": "2016-02-29T12:00:00Z"}
 
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=admin_headers(settings)) as client:
         before = client.post("/v1/risk-scores", json=body).json()
 
         # Promote a new version: a bundle whose probabilities are all halved.
@@ -56,7 +57,7 @@ def test_service_keeps_the_loaded_model_when_the_new_one_is_corrupt(
     first = current_version(model_dir)
     assert first is not None
 
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=admin_headers(settings)) as client:
         broken = model_dir / "broken"
         shutil.copytree(model_dir / first, broken)
         (broken / "bundle.joblib").write_bytes(b"not a model")
@@ -155,7 +156,7 @@ def test_promote_serves_the_new_champion_on_the_next_request(store: Settings) ->
     _register(store, "first", scale=1.0, model_p=(0.70, 0.60))  # lift 0.15
     first = _promote()
 
-    with TestClient(create_app(store)) as client:
+    with TestClient(create_app(store), headers=admin_headers(store)) as client:
         before = client.post("/v1/risk-scores", json=BODY).json()
         _register(store, "better", scale=0.5, model_p=(0.80, 0.60))  # lift 0.20
         second = _promote("2")
@@ -182,7 +183,7 @@ def test_refused_promotion_leaves_the_champion_serving(store: Settings) -> None:
     assert _promote().exit_code == 0
     _register(store, "weaker", scale=0.5, model_p=(0.65, 0.55))  # lift 0.10
 
-    with TestClient(create_app(store)) as client:
+    with TestClient(create_app(store), headers=admin_headers(store)) as client:
         refused = _promote()
         kept = client.post("/v1/risk-scores", json=BODY).json()
         unexplained = _promote("2", "--force")
@@ -209,6 +210,7 @@ def test_promote_refuses_a_bundle_altered_in_the_model_store(store: Settings) ->
     bundle = load_bundle(store.model_dir, "first")
     bundle.calibration_y = bundle.calibration_y * 0.9
     # Rewritten with a matching hash file, but not the bytes registered.
+    shutil.rmtree(store.model_dir / "first")
     write_bundle(bundle, store.model_dir, card_text="altered\n")
     before = current_version(store.model_dir)
 

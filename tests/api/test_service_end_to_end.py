@@ -12,13 +12,14 @@ from fastapi.testclient import TestClient
 
 from stallwatch.settings import Settings
 from tests.conftest import REPLAY_MOMENT as MOMENT
+from tests.credentials import admin_headers
 
 
 @pytest.fixture(scope="module")
 def client(trained: Settings) -> Iterator[TestClient]:
     from api.app import create_app
 
-    with TestClient(create_app(trained)) as test_client:
+    with TestClient(create_app(trained), headers=admin_headers(trained)) as test_client:
         yield test_client
 
 
@@ -181,7 +182,7 @@ def test_risk_scores_reject_naive_time_and_empty_batch(client: TestClient) -> No
     empty = client.post("/v1/risk-scores", json={"tickets": []})
 
     assert naive.status_code == 422
-    assert "timezone" in naive.json()["message"]
+    assert "with an offset" in naive.json()["message"]
     assert empty.status_code == 422
     assert empty.json()["details"][0]["loc"] == ["body", "tickets"]
 

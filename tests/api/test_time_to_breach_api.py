@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from stallwatch.settings import Settings
 from tests.conftest import REPLAY_MOMENT as MOMENT
+from tests.credentials import admin_headers
 from training.bundle import load_bundle, save_bundle
 
 FIELDS = {"median_business_hours", "p90_business_hours"}
@@ -22,7 +23,7 @@ FIELDS = {"median_business_hours", "p90_business_hours"}
 def client(trained: Settings) -> Iterator[TestClient]:
     from api.app import create_app
 
-    with TestClient(create_app(trained)) as test_client:
+    with TestClient(create_app(trained), headers=admin_headers(trained)) as test_client:
         yield test_client
 
 
@@ -112,7 +113,7 @@ def test_bundle_without_time_to_breach_serves_null(
     save_bundle(bundle, model_dir, card_text="no time-to-breach model\n")
     settings = trained.model_copy(update={"model_dir": model_dir})
 
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=admin_headers(settings)) as client:
         items = client.get("/v1/escalations", params={"limit": 3}).json()["items"]
         ticket = items[0]["ticket_id"]
         scores = client.post(

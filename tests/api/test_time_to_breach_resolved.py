@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from stallwatch.settings import Settings
 from tests.conftest import REPLAY_MOMENT as MOMENT
+from tests.credentials import admin_headers
 
 FIELDS = {"median_business_hours", "p90_business_hours"}
 
@@ -19,7 +20,7 @@ FIELDS = {"median_business_hours", "p90_business_hours"}
 def client(trained: Settings) -> Iterator[TestClient]:
     from api.app import create_app
 
-    with TestClient(create_app(trained)) as test_client:
+    with TestClient(create_app(trained), headers=admin_headers(trained)) as test_client:
         yield test_client
 
 

@@ -24,6 +24,7 @@ import pytest
 
 from stallwatch.settings import Settings
 from tests.conftest import REPLAY_MOMENT, REPO
+from tests.credentials import add_login
 
 #: Where screenshots of the browser tests are kept (ignored by git).
 ARTEFACTS = REPO / "var" / "test-artifacts" / "browser"
@@ -64,10 +65,12 @@ def _free_port() -> int:
 
 @dataclass(frozen=True)
 class Served:
-    """A running service: its base URL and the URL of its store."""
+    """A running service: its base URL, the URL of its store, a manager's login."""
 
     base: str
     store: str
+    user: str = "browser-manager"
+    password: str = "a browser test password"
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +82,7 @@ def served(
     assert trained.database_url.startswith(prefix), trained.database_url
     store = tmp_path_factory.mktemp("browser") / "store.db"
     shutil.copy(trained.database_url[len(prefix) :], store)
+    add_login(f"{prefix}{store}", Served.user, Served.password, "manager")
     port = _free_port()
     env = {
         **os.environ,
@@ -86,6 +90,7 @@ def served(
         "STALLWATCH_MODEL_DIR": str(trained.model_dir),
         "STALLWATCH_NOW": REPLAY_MOMENT,
         "STALLWATCH_LOG_FORMAT": "json",
+        "STALLWATCH_SESSION_SECRET_FILE": str(store.parent / "session-secret"),
     }
     log = (tmp_path_factory.mktemp("browser-log") / "uvicorn.log").open("w")
     server = subprocess.Popen(

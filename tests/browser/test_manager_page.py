@@ -27,6 +27,13 @@ def page(browser: Browser, served: Served) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     tab = context.new_page()
     tab.set_default_timeout(20_000)
+    # Without a session the list sends the browser to the login form.
+    tab.goto(f"{served.base}/reports")
+    assert tab.url == f"{served.base}/login?next=%2Freports"
+    tab.fill("input[name=name]", served.user)
+    tab.fill("input[name=password]", served.password)
+    tab.click("form[action='/login'] button[type=submit]")
+    tab.wait_for_url(f"{served.base}/reports")
     yield tab
     context.close()
 

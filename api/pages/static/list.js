@@ -9,6 +9,8 @@
   const asOf = document.getElementById("as-of").dataset.asOf;
   const replay = table.dataset.replay;
   const refresh = Number(table.dataset.refresh || 0);
+  // A POST made with the session cookie must carry the session's CSRF token.
+  const csrfToken = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   const params = new URLSearchParams(window.location.search);
   for (const [key, value] of [...params.entries()]) if (value === "") params.delete(key);
   let rows = null;
@@ -65,7 +67,7 @@
     document.getElementById("total").textContent = data.total;
     document.getElementById("shown").textContent = data.shown;
     for (const flag of ["red", "amber", "green"]) document.getElementById("count-" + flag).textContent = data.counts[flag] || 0;
-    document.getElementById("model-version").textContent = data.model_version || "none loaded";
+    document.getElementById("model-version").textContent = data.model_version || "none loaded: ranked by the SLA rules alone";
     document.getElementById("refreshed").textContent = "Updated " + new Date().toLocaleTimeString() + (refresh ? "; refreshes every " + refresh + " s." : ".");
   }
   async function load() {
@@ -99,7 +101,8 @@
     }
     button.disabled = true;
     const answer = await fetch("/v1/tickets/" + encodeURIComponent(ticket) + "/feedback", {
-      method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify(payload),
+      method: "POST", body: JSON.stringify(payload),
+      headers: {"content-type": "application/json", "x-csrf-token": csrfToken},
     });
     if (answer.status === 201) {
       status.textContent = ticket + ": " + action.replace(/_/g, " ") + " recorded.";

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -90,7 +91,10 @@ def desk_clocks(calendar: Any, policy: Any, sla: Any, tick: Any) -> dict[str, An
 
 
 def test_replayed_day_sends_each_expected_email_once(
-    sqlite_url: str, smtp: tuple[Mailbox, int], uci_events: pd.DataFrame
+    sqlite_url: str,
+    smtp: tuple[Mailbox, int],
+    uci_events: pd.DataFrame,
+    tmp_path: Path,
 ) -> None:
     mailbox, port = smtp
     stack = make_stack(sqlite_url, smtp_port=port, wal=True)
@@ -99,7 +103,7 @@ def test_replayed_day_sends_each_expected_email_once(
 
     # The service's live-event path evaluates what it stores, at "now".
     now: list[datetime] = [DAY.to_pydatetime()]
-    service = StallService(stack.alerts.backlog, stack.alerts.backlog.engine.url)
+    service = StallService(stack.alerts.backlog, tmp_path / "no-model")
     service.alerts = AlertEngine(
         backlog=stack.alerts.backlog, rules=stack.alerts.rules, clock=lambda: now[0]
     )

@@ -1,0 +1,1 @@
+"""Access control: who is calling, and may they call this route."""

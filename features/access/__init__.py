@@ -1,0 +1,1 @@
+"""Who may call the service: API keys, manager logins and their sessions."""

@@ -1,0 +1,50 @@
+"""Tables of API keys, manager logins and their sessions.
+
+They live on the event store's :data:`features.store.metadata`; migration
+``0004`` creates them. No secret is stored in the clear: a key or a session
+token is kept as its SHA-256 (both are random 256-bit tokens, so a fast hash
+is enough), a password as an argon2id hash.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from features.store import UTCDateTime, metadata
+
+api_keys_table = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("last_chars", sa.String(8), nullable=False),
+    sa.Column("scopes", sa.String(400), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime),
+)
+
+users_table = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(120), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+sessions_table = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("token_sha256", sa.String(64), primary_key=True),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)

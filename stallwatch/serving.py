@@ -1,0 +1,52 @@
+"""Starting the HTTP service: a free port, one process or several."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+
+from stallwatch.settings import Settings
+
+log = logging.getLogger("stallwatch.serve")
+
+
+def check_port_free(host: str, port: int) -> str | None:
+    """Return why ``host:port`` cannot be listened on, or None if it can."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        # As uvicorn binds: a port left in TIME_WAIT is free, a listener is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return (
+                f"cannot serve on {host}:{port}: {exc.strerror or exc}; stop what "
+                "listens there, or choose another port with --port or "
+                "STALLWATCH_PORT"
+            )
+    return None
+
+
+def serve_workers(settings: Settings, host: str, port: int, workers: int) -> None:
+    """Run ``workers`` uvicorn processes, each building the app from the env."""
+    import uvicorn
+
+    if settings.now is not None:  # each process reads the replay moment anew
+        os.environ["STALLWATCH_NOW"] = settings.now.isoformat()
+    if settings.prometheus_multiproc_dir is None:
+        log.warning(
+            "metrics_per_process",
+            extra={
+                "workers": workers,
+                "hint": "set PROMETHEUS_MULTIPROC_DIR so /metrics sums every worker",
+            },
+        )
+    uvicorn.run(
+        "api.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_config=None,
+    )
