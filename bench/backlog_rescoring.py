@@ -31,7 +31,7 @@ import pandas as pd
 
 from features.asof import event_states, features_at
 from features.sla.desk import load_desk_file
-from features.sla.table import clock_history_frame
+from features.sla.table import clock_history_frame, lookup_history
 from models.backlog import with_clocks
 from models.escalation import rank
 from models.scorer import StallScorer
@@ -57,6 +57,7 @@ def measure(events_file: Path, model_dir: Path) -> dict[str, float]:
     started = time.perf_counter()
     states = event_states(events)
     history, calendars = clock_history_frame(desk, events)
+    history = lookup_history(history)  # as the service holds it
     build = time.perf_counter() - started
 
     started = time.perf_counter()

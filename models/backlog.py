@@ -19,7 +19,7 @@ from features.sla.calendar import BusinessCalendar
 from features.sla.desk import SlaDesk
 from features.sla.features import SLA_FEATURES, sla_features
 from features.sla.policy import TARGETS
-from features.sla.table import clock_history_frame, clocks_at
+from features.sla.table import clock_history_frame, clocks_at, lookup_history
 from features.store import read_events, store_version, tickets_ingested_since
 from features.ticket_row import DeskContext
 
@@ -64,7 +64,6 @@ def with_clocks(
     for column in SLA_FEATURES:
         rows[column] = features[column].to_numpy()
 
-    by_moment = clocks.groupby("order")
     running = clocks["state"] == "running"
     share_left = (clocks["remaining_minutes"] / clocks["target_minutes"]).where(running)
     rows["sla_least_share_left"] = (
@@ -76,16 +75,32 @@ def with_clocks(
     rows["sla_breached_since"] = (
         breached_due.groupby(clocks["order"]).min().reindex(rows.index)
     )
-    summary = by_moment.apply(
-        lambda part: dict(zip(part["target"], part["state"], strict=True)),
-        include_groups=False,
-    )
-    rows["sla_clocks"] = summary.reindex(rows.index).to_numpy()
+    rows["sla_clocks"] = _clock_summaries(clocks, len(rows))
     for target, column in zip(TARGETS, _ELAPSED, strict=True):
         mine = clocks[clocks["target"] == target]
         elapsed = mine.set_index("order")["elapsed_minutes"]
         rows[column] = elapsed.reindex(rows.index).to_numpy(dtype=float)
     return rows
+
+
+def _clock_summaries(clocks: pd.DataFrame, n_rows: int) -> list[dict[str, str] | None]:
+    """Return, per row, its clocks as ``{target: state}``; ``None`` without any.
+
+    One pass over plain lists: a group-by apply per row costs seconds on a
+    backlog of 100,000 tickets.
+    """
+    summaries: list[dict[str, str] | None] = [None] * n_rows
+    for order, target, state in zip(
+        clocks["order"].tolist(),
+        clocks["target"].tolist(),
+        clocks["state"].tolist(),
+        strict=True,
+    ):
+        summary = summaries[order]
+        if summary is None:
+            summary = summaries[order] = {}
+        summary[target] = state
+    return summaries
 
 
 class Backlog:
@@ -124,7 +139,12 @@ class Backlog:
         events = read_events(self.engine)
         history, calendars = clock_history_frame(self.desk, events)
         return _Built(
-            version, read_at, events, event_states(events), history, calendars
+            version,
+            read_at,
+            events,
+            event_states(events),
+            lookup_history(history),
+            calendars,
         )
 
     def _update(self, built: _Built) -> _Built:
@@ -148,7 +168,9 @@ class Backlog:
             read_at=read_at,
             events=events,
             states=pd.concat([states, event_states(fresh)], ignore_index=True),
-            history=pd.concat([kept_history, history], ignore_index=True),
+            history=lookup_history(
+                pd.concat([kept_history, lookup_history(history)], ignore_index=True)
+            ),
             calendars={**built.calendars, **calendars},
         )
 

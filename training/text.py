@@ -66,7 +66,9 @@ def add_text_features(rows: pd.DataFrame, pipeline: Pipeline | None) -> pd.DataF
     """Return ``rows`` with the dense topic columns (none without a pipeline)."""
     if pipeline is None:
         return rows
-    dense = pipeline.transform(_texts(rows))
+    # Each distinct text once: a backlog repeats few topics many times.
+    unique, position = np.unique(_texts(rows).astype(str), return_inverse=True)
+    dense = pipeline.transform(unique)[position.reshape(-1)]
     out = rows.copy()
     for i, name in enumerate(text_columns(pipeline)):
         out[name] = dense[:, i]

@@ -169,6 +169,25 @@ def _last_entry(
     return [] if entry is None else [entry]
 
 
+def lookup_history(history: pd.DataFrame) -> pd.DataFrame:
+    """Return ``history`` as :func:`clocks_at` looks it up: by time, ids as strings.
+
+    A history already in that form is returned as it is, so a caller that
+    looks up many moments (the service, once per store change) prepares it once.
+    """
+    typed = all(
+        isinstance(history[c].dtype, pd.StringDtype) for c in ("ticket_id", "target")
+    )
+    if not typed:
+        history = history.assign(
+            ticket_id=history["ticket_id"].astype("string"),
+            target=history["target"].astype("string"),
+        )
+    if not history["t_s"].is_monotonic_increasing:
+        history = history.sort_values("t_s", kind="stable")
+    return history
+
+
 def clocks_at(
     history: pd.DataFrame,
     calendars: dict[str, BusinessCalendar],
@@ -204,13 +223,9 @@ def clocks_at(
     )
     targets = pd.DataFrame({"target": pd.array(list(TARGETS), dtype="string")})
     asked = asked.merge(targets, how="cross")
-    hist = history.assign(
-        ticket_id=history["ticket_id"].astype("string"),
-        target=history["target"].astype("string"),
-    )
     rows = pd.merge_asof(
         asked.sort_values("at_s", kind="stable"),
-        hist.sort_values("t_s", kind="stable"),
+        lookup_history(history),
         left_on="at_s",
         right_on="t_s",
         by=["ticket_id", "target"],

@@ -50,3 +50,23 @@ def test_text_features_separate_topics_and_ignore_later_rows(
     assert cosine < 0.5
     same = add_text_features(pd.concat([fresh, train.head(5)]), pipeline)
     assert np.allclose(same[columns].to_numpy()[:3], vectors)
+
+
+def test_text_features_of_repeated_topics_equal_the_row_by_row_transform(
+    rng: np.random.Generator,
+) -> None:
+    words = ["printer jam tray", "vpn login fails", "mail quota full", "disk slow"]
+    texts = [f"{rng.choice(words)} case {i % 40}" for i in range(400)]
+    pipeline = fit_topic_text(_rows(texts))
+    assert pipeline is not None
+    fresh = _rows([texts[i] for i in rng.integers(0, len(texts), size=120)])
+    fresh.loc[[3, 50], "topic"] = None
+
+    out = add_text_features(fresh, pipeline)
+
+    columns = [f"topic_text_{i}" for i in range(N_COMPONENTS)]
+    one_by_one = np.vstack(
+        [pipeline.transform([t if isinstance(t, str) else ""]) for t in fresh["topic"]]
+    )
+    np.testing.assert_allclose(out[columns].to_numpy(), one_by_one, rtol=0, atol=1e-12)
+    assert fresh["topic"].nunique() < len(fresh)  # the topics do repeat

@@ -9,7 +9,7 @@ import pytest
 from features.sla.clocks import clock_history, compute_clocks, last_event_clocks
 from features.sla.desk import SlaDesk, load_desk_file
 from features.sla.features import breach_instants
-from features.sla.table import clock_history_frame, clocks_at
+from features.sla.table import clock_history_frame, clocks_at, lookup_history
 from stallwatch.settings import Settings
 
 
@@ -111,3 +111,29 @@ def test_last_event_clocks_is_the_last_history_entry_up_to_a_moment(
             calendar=calendar, policy=policy, events=sla_events, until=history[0][0] - 1
         )
         assert before is None
+
+
+def test_clocks_at_gives_the_same_clocks_from_a_prepared_or_shuffled_history(
+    desk: SlaDesk, uci_events: pd.DataFrame, rng: np.random.Generator
+) -> None:
+    tickets = rng.choice(uci_events["ticket_id"].unique(), size=80, replace=False)
+    events = uci_events[uci_events["ticket_id"].isin(tickets)]
+    history, calendars = clock_history_frame(desk, events)
+    last = events.groupby("ticket_id")["occurred_at"].max()
+    moments = pd.DataFrame({"ticket_id": last.index, "at": last.to_numpy()})
+    shuffled = history.sample(frac=1.0, random_state=3)
+    prepared = lookup_history(history)
+
+    plain = clocks_at(history, calendars, moments)
+    from_shuffled = clocks_at(shuffled, calendars, moments)
+    from_prepared = clocks_at(prepared, calendars, moments)
+
+    # A prepared history is used as it is; the others are prepared on the way.
+    assert lookup_history(prepared) is prepared
+    assert prepared["t_s"].is_monotonic_increasing
+    assert len(plain) == 3 * len(moments)
+    for other in (from_shuffled, from_prepared):
+        pd.testing.assert_frame_equal(
+            other.sort_values(["order", "target"]).reset_index(drop=True),
+            plain.sort_values(["order", "target"]).reset_index(drop=True),
+        )
