@@ -93,6 +93,27 @@ def uvicorn_fields(
     return event_dict
 
 
+class _CurrentStderrHandler(logging.StreamHandler):
+    """Write to whatever ``sys.stderr`` is at each record, not at set-up.
+
+    A command run in process (a test's CLI runner, a notebook) swaps and later
+    closes its own stderr; a handler holding the old stream would then fail on
+    every record. ``setStream`` still pins a stream of the caller's choice.
+    """
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+        self._pinned: Any = None
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr if self._pinned is None else self._pinned
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        self._pinned = value
+
+
 def configure_logging(*, fmt: str = "console", level: str = "INFO") -> None:
     """Route stdlib and structlog records through one renderer."""
     renderer: structlog.types.Processor
@@ -117,7 +138,7 @@ def configure_logging(*, fmt: str = "console", level: str = "INFO") -> None:
         logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler()
+    handler = _CurrentStderrHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processors=[

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -141,3 +142,26 @@ def test_ticket_text_sent_to_the_api_never_reaches_the_logs(
     assert any(r["event"] == "service_started" for r in records)
     text = json.dumps(records)
     assert "QZX-SECRET" not in text and "kim@" not in text
+
+
+def test_log_records_follow_stderr_after_the_old_one_is_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        first = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", first)
+        configure_logging(fmt="json", level="INFO")
+        logging.getLogger("stallwatch.test").info("first_record")
+        first.close()  # as a CLI runner closes the stream it lent
+        second = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", second)
+        logging.getLogger("stallwatch.test").info("second_record")
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+        structlog.reset_defaults()
+
+    (line,) = second.getvalue().splitlines()
+    assert json.loads(line)["event"] == "second_record"
