@@ -181,13 +181,16 @@ def fit_served_model(
     version: str,
     numeric: Sequence[str],
     gap: pd.Timedelta = DEFAULT_GAP,
+    rounds: int | None = None,
 ) -> tuple[ModelBundle, dict[str, float]]:
     """Fit the served model on finished history and calibrate it.
 
     The calibration window lies between training and the future, a gap from
     each (:func:`training.evaluation.protocol.served_split`). The method
     (none, sigmoid or isotonic) is chosen there by cross-validated log loss,
-    with censoring weights; no test window takes part in the choice.
+    with censoring weights; no test window takes part in the choice. LightGBM
+    is early-stopped on that window unless ``rounds`` fixes its length (the
+    benchmarks compare sizes at equal rounds).
     """
     split = served_split(outcomes, gap=gap)
     train = _labelled(_rows(snapshots, split.train), split.train_known_at)
@@ -210,7 +213,9 @@ def fit_served_model(
     train = add_text_features(train, text)
     validation = add_text_features(validation, text)
     numeric = [*numeric, *text_columns(text)]
-    booster = fit_lightgbm(train, validation, levels=levels, numeric=numeric)
+    booster = fit_lightgbm(
+        train, validation, levels=levels, numeric=numeric, rounds=rounds
+    )
 
     # Calibration chosen and fitted on the validation window only.
     raw = np.asarray(
