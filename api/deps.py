@@ -10,14 +10,23 @@ from models.service import StallService
 from stallwatch.settings import Settings
 
 
-def get_service(request: Request) -> StallService:
+def service_of(request: Request) -> StallService:
     """Return the stall service built at start-up."""
     service: StallService = request.app.state.service
     return service
 
 
-def get_settings_dep(request: Request) -> Settings:
-    """Return the settings the app was built with."""
+# The dependencies are coroutines: FastAPI runs a plain function dependency in
+# its thread pool, a hop per dependency per request for an attribute read.
+
+
+async def get_service(request: Request) -> StallService:
+    """Return the stall service built at start-up (a route dependency)."""
+    return service_of(request)
+
+
+async def get_settings_dep(request: Request) -> Settings:
+    """Return the settings the app was built with (a route dependency)."""
     settings: Settings = request.app.state.settings
     return settings
 

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
 
 from api.auth.deps import require_scope
-from api.deps import get_service
+from api.deps import service_of
 from api.errors import ErrorOut
 from features.alerts.outbox import pending_count
 from stallwatch.metrics import LiveCollector, render
@@ -27,7 +27,7 @@ router = APIRouter(tags=["operations"])
 )
 def get_metrics(request: Request) -> Response:
     """Return the service's metrics in Prometheus text format."""
-    service = get_service(request)
+    service = service_of(request)
 
     def model_version() -> str | None:
         scorer = service.scorer()
