@@ -106,6 +106,8 @@ def make_engine(url: str) -> Engine:
 
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: The advisory lock key under which PostgreSQL migrations take turns.
+_LOCK = 0x5741_6C6C
 
 
 def create_schema(engine: Engine) -> None:
@@ -113,6 +115,9 @@ def create_schema(engine: Engine) -> None:
 
     A store made before migrations existed (tables, no ``alembic_version``)
     is stamped with the first revision, which matches it, and then upgraded.
+    On PostgreSQL, processes that start together (several hosts) take turns
+    under an advisory lock; ``stallwatch serve --workers N`` migrates once
+    before it starts its workers.
     """
     from alembic import command
     from alembic.config import Config
@@ -120,6 +125,8 @@ def create_schema(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
         config.attributes["connection"] = conn
         tables = set(sa.inspect(conn).get_table_names())
         if "events" in tables and "alembic_version" not in tables:

@@ -29,8 +29,18 @@ def check_port_free(host: str, port: int) -> str | None:
 
 
 def serve_workers(settings: Settings, host: str, port: int, workers: int) -> None:
-    """Run ``workers`` uvicorn processes, each building the app from the env."""
+    """Run ``workers`` uvicorn processes, each building the app from the env.
+
+    The store is migrated here first: workers starting together on a new
+    store would otherwise race to create the same tables.
+    """
     import uvicorn
+
+    from features.store import create_schema, make_engine
+
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    engine.dispose()
 
     if settings.now is not None:  # each process reads the replay moment anew
         os.environ["STALLWATCH_NOW"] = settings.now.isoformat()

@@ -132,3 +132,32 @@ def test_create_schema_upgrades_a_store_of_the_first_revision(
     assert len(events) == 11
     assert events.loc[events["event_id"] == "old:1", "customer_tier"].isna().all()
     assert (events.loc[events["event_id"] != "old:1", "customer_tier"] == "gold").all()
+
+
+@pytest.mark.postgres
+def test_create_schema_from_processes_starting_together_migrates_once(
+    postgres_url: str,
+) -> None:
+    import subprocess
+    import sys
+
+    # Four processes migrate one new schema at once, as workers or hosts do.
+    script = (
+        "import sys; from features.store import create_schema, make_engine; "
+        "create_schema(make_engine(sys.argv[1]))"
+    )
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, postgres_url],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    errors = [run.communicate(timeout=120)[1] for run in runs]
+
+    assert [run.returncode for run in runs] == [0, 0, 0, 0], errors
+    engine = make_engine(postgres_url)
+    with engine.connect() as conn:
+        versions = conn.execute(sa_text("SELECT version_num FROM alembic_version"))
+        assert versions.scalars().all() == ["0005"]
