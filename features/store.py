@@ -96,12 +96,24 @@ store_version_table = sa.Table(
 )
 
 _INSERT_CHUNK = 5_000
+#: Seconds a SQLite connection waits for another's write lock before it fails
+#: with "database is locked". The driver's 5 s was too short for two service
+#: workers writing at once (tests/api/test_concurrent_writers.py).
+SQLITE_LOCK_WAIT_SECONDS = 30.0
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine for ``url``; SQLite files get their folder made."""
+    """Create an engine for ``url``; SQLite files get their folder made.
+
+    A SQLite connection waits up to :data:`SQLITE_LOCK_WAIT_SECONDS` for a
+    write lock, unless the URL sets its own ``timeout``.
+    """
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and "timeout" not in parsed.query:
+        wait = {"timeout": SQLITE_LOCK_WAIT_SECONDS}
+        return sa.create_engine(url, future=True, connect_args=wait)
     return sa.create_engine(url, future=True)
 
 
