@@ -9,9 +9,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("stallwatch.api")
+
+#: Seconds a caller is asked to wait when the store is busy (``Retry-After``).
+STORE_RETRY_AFTER_SECONDS = 2
 
 
 class ErrorDetailOut(BaseModel):
@@ -101,6 +105,24 @@ def install_error_handlers(app: FastAPI) -> None:
             _body("http_error", str(exc.detail), []), status_code=exc.status_code
         )
 
+    async def on_store_busy(request: Request, exc: Exception) -> JSONResponse:
+        # A lock held too long, a lost connection: the transaction was rolled
+        # back, so the caller may send the same request again.
+        log.warning(
+            "store_unavailable",
+            extra={"path": request.url.path, "error": type(exc).__name__},
+        )
+        return JSONResponse(
+            _body(
+                "store_unavailable",
+                "the event store is busy or does not answer; nothing of this "
+                "request was written; send it again shortly",
+                [],
+            ),
+            status_code=503,
+            headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
+        )
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error(
             "request_failed",
@@ -112,6 +134,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(OperationalError, on_store_busy)
     app.add_exception_handler(Exception, on_unexpected)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

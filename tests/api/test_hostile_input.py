@@ -333,3 +333,38 @@ def test_docs_page_loads_swagger_ui_from_the_service_itself(
         assert loaded.status_code == 200
         assert len(loaded.content) > 10_000
     assert client.get("/openapi.json").json()["info"]["title"] == "stallwatch"
+
+
+# ------------------------------------------------------------- busy store
+
+
+def test_busy_store_answers_503_with_retry_after_and_a_resend_is_stored(
+    client_for: ClientMaker, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "busy.db"
+    # Wait only 0.3 s for the write lock instead of the service's 30 s.
+    client = client_for(f"sqlite:///{path}?timeout=0.3")
+    first = client.post(
+        "/v1/events",
+        json={"events": [_event(1, "2016-03-01T10:00:00+00:00", "created")]},
+    )
+    assert first.status_code == 200, first.text
+
+    blocker = sqlite3.connect(path, timeout=0)
+    blocker.execute("BEGIN EXCLUSIVE")  # another writer holds the store
+    sent = {"events": [_event(2, "2016-03-01T11:00:00+00:00")]}
+    try:
+        busy = client.post("/v1/events", json=sent)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    again = client.post("/v1/events", json=sent)
+
+    assert busy.status_code == 503, busy.text
+    assert busy.headers["retry-after"] == "2"
+    assert busy.json()["code"] == "store_unavailable"
+    assert "nothing of this request was written" in busy.json()["message"]
+    assert again.status_code == 200 and again.json()["stored"] == 1
+    assert _counts(f"sqlite:///{path}") == (2, 0)
