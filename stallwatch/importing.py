@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from features.importers.common import refuse_if_any, width_problems
 from features.importers.problems import file_sha256
 from features.store import (
     create_schema,
@@ -67,6 +68,7 @@ def import_builtin(
     if source_timezone and "source_timezone" in inspect.signature(loader).parameters:
         options["source_timezone"] = source_timezone
     loaded = loader(path, **options)
+    refuse_if_any(width_problems(loaded.events, str(path)))
     create_schema(engine)
     written = write_events(
         engine,

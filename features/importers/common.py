@@ -10,16 +10,27 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from features.events import conform_events
 from features.importers.problems import ImportProblem, ImportValidationError
+from features.store import events_table
+from features.zones import find_zone
 
 #: Physical line of the first data row: line 1 is the header.
 FIRST_DATA_LINE = 2
+#: Years an event time may fall in: the store keeps nanosecond instants
+#: (1677 to 2262), and a year outside these is a typing error in a ticket log.
+FIRST_YEAR, LAST_YEAR = 1970, 2199
+#: Most characters each text column of the store holds (``topic`` is unbounded).
+TEXT_WIDTHS: dict[str, int] = {
+    column.name: int(length)
+    for column in events_table.columns
+    if (length := getattr(column.type, "length", None))
+}
 
 
 @dataclass(frozen=True)
@@ -46,11 +57,11 @@ class LogImport:
 
 def resolve_zone(name: str, file: str) -> ZoneInfo:
     """Return the IANA zone ``name`` or refuse the import naming it."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    zone = find_zone(name)
+    if zone is None:
         problem = ImportProblem(file, None, None, name, "an IANA time zone such as UTC")
-        raise ImportValidationError([problem]) from exc
+        raise ImportValidationError([problem])
+    return zone
 
 
 def read_rows(path: Path, *, encoding: str = "utf-8") -> pd.DataFrame:
@@ -99,7 +110,20 @@ def read_rows(path: Path, *, encoding: str = "utf-8") -> pd.DataFrame:
     rows.columns = [str(c).lstrip("\ufeff").strip() for c in rows.columns]
     # None of the three logs quotes a line break, so row n sits on line n + 2.
     rows["line"] = np.arange(len(rows), dtype="int64") + FIRST_DATA_LINE
+    _refuse_nul(rows, file)
     return rows
+
+
+def _refuse_nul(rows: pd.DataFrame, file: str) -> None:
+    # PostgreSQL text cannot hold NUL: refuse such a field here, on any store.
+    problems: list[ImportProblem] = []
+    for column in rows.columns.drop("line"):
+        nul = rows[column].str.contains("\x00", regex=False, na=False)
+        if nul.any():
+            problems += _problems_at(
+                rows, nul, column, file, "text without NUL characters"
+            )
+    refuse_if_any(problems)
 
 
 def check_columns(rows: pd.DataFrame, required: Iterable[str], file: str) -> None:
@@ -167,7 +191,12 @@ def parse_times(
     parsed = pd.to_datetime(raw, format=fmt, errors="coerce", utc=utc)
     bad = parsed.isna() & ~(raw.eq("") & allow_empty)
     problems += _problems_at(rows, bad, column, file, expected)
-    return parsed
+    # A readable time in year 9999 would overflow the store's instants.
+    far = parsed.notna() & ~parsed.dt.year.between(FIRST_YEAR, LAST_YEAR)
+    problems += _problems_at(
+        rows, far, column, file, f"{expected} in the years {FIRST_YEAR}-{LAST_YEAR}"
+    )
+    return parsed.mask(far)
 
 
 def check_values(
@@ -197,6 +226,46 @@ def refuse_if_any(problems: list[ImportProblem]) -> None:
         raise ImportValidationError(
             sorted(problems, key=lambda p: (p.line or 0, p.column or ""))
         )
+
+
+def width_problems(
+    events: pd.DataFrame,
+    file: str,
+    *,
+    lines: np.ndarray | None = None,
+    columns: dict[str, str | None] | None = None,
+) -> list[ImportProblem]:
+    """Return a problem for every text too long for its column of the store.
+
+    PostgreSQL refuses such a text when it is written; SQLite would keep it,
+    so both stores refuse it here, before anything is written.
+
+    Parameters
+    ----------
+    events : DataFrame
+        Canonical event columns, one row per event.
+    lines : ndarray of int, optional
+        The source line of each row, when known.
+    columns : dict, optional
+        Canonical field -> the source column it came from, for the message.
+    """
+    problems: list[ImportProblem] = []
+    for name, width in TEXT_WIDTHS.items():
+        if name not in events.columns:
+            continue
+        length = events[name].astype("string").str.len()
+        for i in np.flatnonzero(length.gt(width).fillna(False).to_numpy()):
+            value = str(events[name].iloc[i])
+            problems.append(
+                ImportProblem(
+                    file,
+                    None if lines is None else int(lines[i]),
+                    (columns or {}).get(name) or name,
+                    value[:60] + "...",
+                    f"at most {width} characters for {name} ({len(value)} given)",
+                )
+            )
+    return problems
 
 
 def to_utc(local: pd.Series, zone: ZoneInfo) -> pd.Series:

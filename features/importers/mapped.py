@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from features.events import EventKind, conform_events
+from features.importers.common import width_problems
 from features.importers.mapping import CLOSED_VALUES, ColumnMap, Mapping
 from features.importers.problems import ImportProblem, ImportValidationError
 
@@ -34,15 +35,16 @@ class _Seen:
     rows: int = 0
 
 
-def _bad_bytes(path: Path, encoding: str) -> tuple[int, int, str]:
-    """Return line, byte column and reason of the first undecodable line."""
+def _bad_bytes(path: Path, encoding: str) -> tuple[int, int] | None:
+    """Return line and byte column of the first undecodable line, if one is."""
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             try:
                 raw.decode(encoding)
-            except UnicodeDecodeError as exc:
-                return number, exc.start + 1, exc.reason
-    return 0, 0, "unknown"
+            except UnicodeError as exc:
+                start = exc.start if isinstance(exc, UnicodeDecodeError) else 0
+                return number, start + 1
+    return None  # e.g. UTF-16 without a byte-order mark: no line is at fault
 
 
 def _chunks(
@@ -57,31 +59,37 @@ def _chunks(
     if mapping.format == "csv":
         encoding = mapping.csv.encoding
         encoding = "utf-8-sig" if encoding.lower() in ("utf-8", "utf8") else encoding
+        separator = mapping.csv.separator
+        # pandas' C parser splits UTF-8 on one byte; a wider separator (or a
+        # lone surrogate) needs its Python parser.
+        wide = len(separator.encode("utf-8", errors="surrogatepass")) > 1
         try:
-            reader = pd.read_csv(
+            with pd.read_csv(
                 path,
-                sep=mapping.csv.separator,
+                sep=separator,
                 dtype=str,
                 keep_default_na=False,
                 encoding=encoding,
                 chunksize=CHUNK_ROWS,
-            )
-            line = 2
-            for chunk in reader:
-                yield line, chunk
-                line += len(chunk)
-        except UnicodeDecodeError as exc:
-            number, column, reason = _bad_bytes(path, encoding)
-            declared = mapping.csv.encoding
+                engine="python" if wide else "c",
+            ) as reader:  # closes the file when a chunk is refused
+                line = 2
+                for chunk in reader:
+                    yield line, chunk
+                    line += len(chunk)
+        except UnicodeError as exc:  # UTF-16 without a BOM is no DecodeError
+            found = _bad_bytes(path, encoding)
+            reason = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
+            where = f"byte {found[1]} of the line: " if found else ""
             raise ImportValidationError(
                 [
                     ImportProblem(
                         file,
-                        number,
+                        found[0] if found else None,
                         None,
                         None,
-                        f"text in {declared}, as the mapping declares "
-                        f"(byte {column} of the line: {reason})",
+                        f"text in {mapping.csv.encoding}, as the mapping declares "
+                        f"({where}{reason})",
                     )
                 ]
             ) from exc
@@ -95,21 +103,13 @@ def _chunks(
     if mapping.format == "jsonl":
         batch: list[dict[str, object]] = []
         numbers: list[int] = []
-        with path.open(encoding="utf-8-sig") as handle:
-            for number, text in enumerate(handle, start=1):
-                if not text.strip():
-                    continue
-                try:
-                    item = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    item, reason = None, f"a JSON object ({exc.msg})"
-                else:
-                    reason = "a JSON object"
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                item, why = _json_line(raw, first=number == 1)
                 if not isinstance(item, dict):
-                    if problems is not None:
-                        problems.append(
-                            ImportProblem(file, number, None, text.strip()[:80], reason)
-                        )
+                    if problems is not None and why is not None:
+                        shown = raw.decode("utf-8", "replace").strip()[:80]
+                        problems.append(ImportProblem(file, number, None, shown, why))
                     continue
                 batch.append(item)
                 numbers.append(number)
@@ -126,11 +126,45 @@ def _chunks(
         raise ImportValidationError(
             [ImportProblem(file, None, None, None, f"a JSON array ({exc})")]
         ) from exc
+    except RecursionError as exc:
+        raise ImportValidationError(
+            [ImportProblem(file, None, None, None, "a JSON array nested less deeply")]
+        ) from exc
     if not isinstance(items, list):
         raise ImportValidationError(
             [ImportProblem(file, None, None, None, "a JSON array of event objects")]
         )
-    yield 1, pd.DataFrame(items, dtype=str)
+    # Items are numbered from 1, as the lines of a JSON-lines file are.
+    objects = [(n, item) for n, item in enumerate(items, 1) if isinstance(item, dict)]
+    if problems is not None:
+        problems += [
+            ImportProblem(file, n, None, str(item)[:80], "an event object {...}")
+            for n, item in enumerate(items, 1)
+            if not isinstance(item, dict)
+        ]
+    if objects:
+        yield 1, _lines_frame([o for _, o in objects], [n for n, _ in objects])
+
+
+def _json_line(raw: bytes, *, first: bool) -> tuple[object, str | None]:
+    """Return one JSON-lines line's value, or None and why it is not an object.
+
+    A blank line is skipped without a reason; the first line may start with a
+    byte-order mark.
+    """
+    try:
+        text = raw.decode("utf-8-sig" if first else "utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"a JSON object in UTF-8 text (byte {exc.start + 1}: {exc.reason})"
+    if not text.strip():
+        return None, None
+    try:
+        item = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, f"a JSON object ({exc.msg})"
+    except RecursionError:
+        return None, "a JSON object nested less deeply"
+    return item, "a JSON object"
 
 
 def _lines_frame(items: list[dict[str, object]], numbers: list[int]) -> pd.DataFrame:
@@ -155,7 +189,7 @@ def _values(
     has_nul = raw.astype(str).str.contains("\x00", regex=False) & raw.notna()
     problems: list[ImportProblem] = [
         ImportProblem(
-            file, int(lines[i]), source.column, repr(raw.iloc[i]), "text without NUL"
+            file, int(lines[i]), source.column, str(raw.iloc[i]), "text without NUL"
         )
         for i in np.flatnonzero(has_nul.to_numpy())
     ]
@@ -166,11 +200,11 @@ def _values(
             if source.values
             else "one of " + ", ".join(sorted(allowed))
         )
-        problems = [
+        problems += [
             ImportProblem(
                 file, int(lines[i]), source.column, str(raw.iloc[i]), expected
             )
-            for i in np.flatnonzero(bad.to_numpy())
+            for i in np.flatnonzero((bad & ~has_nul).to_numpy())
         ]
     return mapped, problems
 
@@ -179,7 +213,7 @@ def _frame(
     rows: pd.DataFrame, first_line: int, mapping: Mapping, file: str
 ) -> tuple[pd.DataFrame, list[ImportProblem]]:
     """Turn one chunk into canonical events, collecting its problems."""
-    if mapping.format == "jsonl":
+    if mapping.format != "csv":
         lines = rows.index.to_numpy(dtype="int64")
     else:
         lines = np.arange(first_line, first_line + len(rows))
@@ -211,15 +245,15 @@ def _frame(
     # Times: a format or ISO 8601; wall-clock times are read in the zone given.
     when = mapping.occurred_at
     raw = rows[when.column].astype("object").where(rows[when.column].notna(), "")
-    out["occurred_at"] = _instants(raw, when.format, when.timezone)
+    out["occurred_at"], far = _instants(raw, when.format, when.timezone)
     expected = f"a time like {when.format}" if when.format else "an ISO 8601 time"
-    bad_time = out["occurred_at"].isna().to_numpy()
+    bad_time = out["occurred_at"].isna().to_numpy() & ~far
     problems += [
         ImportProblem(file, int(lines[i]), when.column, str(raw.iloc[i]), expected)
         for i in np.flatnonzero(bad_time)
     ]
     years = out["occurred_at"].dt.year
-    out_of_range = (~bad_time) & ~years.between(1970, 2199).to_numpy()
+    out_of_range = far | ((~bad_time) & ~years.between(1970, 2199).to_numpy())
     problems += [
         ImportProblem(
             file,
@@ -230,10 +264,21 @@ def _frame(
         )
         for i in np.flatnonzero(out_of_range)
     ]
-    problems += [
-        ImportProblem(file, int(lines[i]), mapping.ticket_id.column, "", "a ticket id")
-        for i in np.flatnonzero(out["ticket_id"].isna().to_numpy())
-    ]
+    # Empty required fields: the store keeps no event without them.
+    needed = {"ticket_id": "a ticket id", "kind": "an event kind"}
+    if mapping.event_id is not None:
+        needed["event_id"] = "an event id"
+    for name, what in needed.items():
+        source = mapping.columns()[name]
+        missing = out[name].isna().to_numpy()
+        if name in CLOSED_VALUES and source.column is not None:
+            # A value outside the value map was reported above already.
+            given = rows[source.column]
+            missing = missing & (given.isna() | given.astype(str).eq("")).to_numpy()
+        problems += [
+            ImportProblem(file, int(lines[i]), source.column, "", what)
+            for i in np.flatnonzero(missing)
+        ]
 
     out["source"] = mapping.source
     out["seq"] = lines
@@ -248,37 +293,58 @@ def _frame(
     else:
         out["event_id"] = mapping.source + ":" + out["event_id"].astype(str)
     out["line"] = lines
+    sources = {name: source.column for name, source in mapping.columns().items()}
+    problems += width_problems(out, file, lines=lines, columns=sources)
     return out, problems
 
 
 _OFFSET = r"(?:Z|[+-]\d\d(?::?\d\d)?)$"
 
 
-def _instants(raw: pd.Series, fmt: str | None, zone: str) -> pd.Series:
+def _instants(
+    raw: pd.Series, fmt: str | None, zone: str
+) -> tuple[pd.Series, np.ndarray]:
     """Parse times to UTC: offsets are kept, wall-clock times read in ``zone``.
 
     A wall-clock time in a DST gap moves forward; a repeated one reads as
     standard time. Unparsable values become NaT.
+
+    Returns
+    -------
+    instants : Series
+        UTC instants; NaT where unparsable or far out of range.
+    far : ndarray of bool
+        Readable times far outside the years 1970 to 2199 (the year 9999
+        overflows the nanosecond instants), also NaT in ``instants``.
     """
     text = raw.astype(str).str.strip()
     has_offset = text.str.contains(_OFFSET, regex=True).to_numpy()
     out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
+    far = np.zeros(len(raw), dtype=bool)
+
+    def readable(parsed: pd.Series, where: np.ndarray) -> pd.Series:
+        # A day of margin on each side keeps every zone's shift in range.
+        outside = parsed.notna() & ~parsed.dt.year.between(1969, 2200)
+        far[where] = outside.to_numpy()
+        return parsed.mask(outside)
+
     if has_offset.any():
         aware = pd.to_datetime(
             text[has_offset], format=fmt or "ISO8601", errors="coerce", utc=True
         )
+        aware = readable(aware, has_offset)
         out[has_offset] = aware.astype("datetime64[ns, UTC]")
     if (~has_offset).any():
         naive = pd.to_datetime(
             text[~has_offset], format=fmt or "ISO8601", errors="coerce"
         )
-        local = naive.dt.tz_localize(
+        local = readable(naive, ~has_offset).dt.tz_localize(
             zone,
             nonexistent="shift_forward",
             ambiguous=np.zeros(len(naive), dtype=bool),
         )
         out[~has_offset] = local.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
-    return out
+    return out, far
 
 
 def _remember(

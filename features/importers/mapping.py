@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+import pandas as pd
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from features.config_text import YamlFileError, read_yaml_file
 from features.events import (
     CHANNELS,
     EVENT_COLUMNS,
@@ -21,6 +28,7 @@ from features.events import (
     EventKind,
     Status,
 )
+from features.zones import find_zone
 
 #: Canonical values each mapped field may take, where the set is closed.
 CLOSED_VALUES: dict[str, frozenset[str]] = {
@@ -58,6 +66,12 @@ class ColumnMap(_Strict):
             raise ValueError("give either 'column' or 'constant', not both")
         return value
 
+    @model_validator(mode="after")
+    def _some_source(self) -> ColumnMap:
+        if self.column is None and self.constant is None:
+            raise ValueError("expected 'column' (a source column) or 'constant'")
+        return self
+
 
 class TimeMap(_Strict):
     """The event time: a column, its format and the zone of wall-clock times."""
@@ -71,12 +85,21 @@ class TimeMap(_Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(
-                f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)"
-            ) from exc
+        if find_zone(value) is None:
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)")
+        return value
+
+    @field_validator("format")
+    @classmethod
+    def _readable_format(cls, value: str | None) -> str | None:
+        # pandas refuses a bad directive ("%Q", a stray "%") for every value.
+        if value:
+            try:
+                pd.to_datetime(pd.Series(["0"]), format=value, errors="coerce")
+            except ValueError as exc:
+                raise ValueError(
+                    f"expected a strftime format such as '%d.%m.%Y %H:%M' ({exc})"
+                ) from exc
         return value
 
 
@@ -85,6 +108,27 @@ class CsvOptions(_Strict):
 
     separator: str = Field(default=",", min_length=1, max_length=1)
     encoding: str = "utf-8"
+
+    @field_validator("separator")
+    @classmethod
+    def _splits_fields(cls, value: str) -> str:
+        if value in ('"', "\n", "\r"):
+            raise ValueError(
+                f"expected one character, not a quote or line break, got {value!r}"
+            )
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _text_encoding(cls, value: str) -> str:
+        # A codec that is missing or not for text ("rot13", "zlib") fails here.
+        try:
+            "a".encode(value).decode(value)
+        except (LookupError, UnicodeError) as exc:
+            raise ValueError(
+                f"expected a text encoding such as utf-8 or latin-1, got {value!r}"
+            ) from exc
+        return value
 
 
 class Mapping(_Strict):
@@ -124,14 +168,14 @@ class MappingError(ValueError):
 def load_mapping(path: Path) -> Mapping:
     """Read and validate a YAML mapping file."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        data = read_yaml_file(path)
+    except (OSError, YamlFileError) as exc:
         raise MappingError(f"{path}: not a readable YAML file ({exc})") from exc
     try:
         mapping = Mapping.model_validate(data)
     except ValidationError as exc:
         lines = [
-            f"  - {'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            f"  - {'.'.join(str(p) for p in e['loc']) or '<document>'}: {e['msg']}"
             for e in exc.errors()
         ]
         raise MappingError(f"{path}: invalid mapping\n" + "\n".join(lines)) from exc

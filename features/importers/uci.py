@@ -160,16 +160,17 @@ def load_uci(path: Path, *, source_timezone: str = "UTC") -> LogImport:
     problems += check_values(rows, "made_sla", ("true", "false"), file)
     problems += check_values(rows, "contact_type", CHANNEL_MAP, file)
     problems += check_values(rows, "priority", PRIORITY_MAP, file)
-    mod_count = pd.to_numeric(rows["sys_mod_count"], errors="coerce")
+    # Digits only: "1.5", "1e400" or 30 nines would not be a count of saves.
+    whole = rows["sys_mod_count"].str.fullmatch(r"\d{1,9}", na=False)
     problems += [
         ImportProblem(
             file,
             int(lines[i]),
             "sys_mod_count",
             rows["sys_mod_count"].iloc[i],
-            "a whole number",
+            "a whole number from 0 to 999999999",
         )
-        for i in np.flatnonzero(mod_count.isna().to_numpy())
+        for i in np.flatnonzero(~whole.to_numpy())
     ]
     problems += [
         ImportProblem(file, int(lines[i]), "number", "", "an incident number")
@@ -180,7 +181,7 @@ def load_uci(path: Path, *, source_timezone: str = "UTC") -> LogImport:
     # Order each incident's snapshots as the record saw them.
     # Wall-clock times in a DST gap move forward; repeated ones read as standard.
     rows["updated_at"] = to_utc(updated, zone)
-    rows["mod"] = mod_count.astype("int64")
+    rows["mod"] = rows["sys_mod_count"].astype("int64")
     rows = rows.sort_values(["number", "mod", "updated_at", "line"], kind="stable")
     rows = rows.reset_index(drop=True)
     events = _snapshots_to_events(rows)

@@ -24,7 +24,6 @@ from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from features.sla.calendar import (
     MINUTES_PER_DAY,
@@ -39,6 +38,7 @@ from features.sla.validation import (
     check_unknown_keys,
     read_mapping_file,
 )
+from features.zones import find_zone
 
 _TIME = re.compile(r"^(\d{2}):(\d{2})$")
 _TIME_EXPECTED = "a quoted time string 'HH:MM' from '00:00' to '24:00'"
@@ -182,9 +182,7 @@ def load_calendar(
 
     # Zone first: every other field is read in it.
     timezone = data.get("timezone", MISSING)
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, TypeError, ValueError):
+    if find_zone(timezone) is None:
         out.add(
             f"{prefix}timezone", "an IANA zone name such as 'Europe/Berlin'", timezone
         )

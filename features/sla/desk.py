@@ -168,8 +168,11 @@ def load_desk(data: Mapping[str, Any], *, source: str = "desk") -> SlaDesk:
     check_unknown_keys(data, _DESK_FIELDS, prefix="", out=out)
 
     kinds = data.get("response_kinds", ["agent_reply"])
-    if not isinstance(kinds, list) or not all(k in EVENT_KINDS for k in kinds):
-        out.add("response_kinds", "a list of event kinds", kinds)
+    if not isinstance(kinds, list) or not all(
+        isinstance(k, str) and k in EVENT_KINDS for k in kinds
+    ):
+        known = ", ".join(sorted(EVENT_KINDS))
+        out.add("response_kinds", f"a list of event kinds ({known})", kinds)
         kinds = ["agent_reply"]
 
     calendars: list[CalendarVersion] = []
@@ -222,7 +225,13 @@ def _instant(value: Any, where: str, out: IssueCollector) -> datetime | None:
     if parsed.tzinfo is None:
         out.add(where, "an ISO-8601 instant with an offset", value)
         return None
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first UTC year
+        out.add(
+            where, "an ISO-8601 instant with an offset, in the years 1-9999 UTC", value
+        )
+        return None
 
 
 def load_desk_file(path: str | Path) -> SlaDesk:

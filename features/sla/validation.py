@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from features.config_text import YamlFileError, read_yaml_file
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,11 @@ def check_unknown_keys(
     """Record an issue for every key of ``data`` that is not in ``allowed``."""
     for key in data:
         if key not in allowed:
+            # An empty or non-text key is quoted, so the place still reads.
+            plain = isinstance(key, str) and key != "" and key == key.strip()
+            name = key if plain else repr(key)
             out.add(
-                f"{prefix}{key}",
+                f"{prefix}{name}",
                 "no such field; known fields are " + ", ".join(sorted(allowed)),
                 data[key],
             )
@@ -104,12 +107,11 @@ def read_mapping_file(path: str | Path, *, what: str) -> dict[str, Any]:
         The parsed top-level mapping.
     """
     path = Path(path)
-    with path.open(encoding="utf-8") as handle:
-        try:
-            data = yaml.safe_load(handle)
-        except yaml.YAMLError as exc:
-            issue = ConfigIssue("<document>", f"valid YAML or JSON ({exc})", "")
-            raise SlaConfigError(f"{what} file {path}", [issue]) from exc
+    try:
+        data = read_yaml_file(path)
+    except YamlFileError as exc:
+        issue = ConfigIssue("<document>", f"valid YAML or JSON ({exc})", "")
+        raise SlaConfigError(f"{what} file {path}", [issue]) from exc
     if not isinstance(data, dict):
         issue = ConfigIssue("<document>", "a mapping at the top level", describe(data))
         raise SlaConfigError(f"{what} file {path}", [issue])

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -20,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from features.config_text import YamlFileError, read_yaml_file
 from features.sla.calendar import BusinessCalendar
 from features.sla.calendar_loader import load_calendar
 from features.sla.validation import SlaConfigError
@@ -244,7 +244,8 @@ def _where(data: Any, loc: tuple[int | str, ...]) -> str:
     parts: list[str] = []
     node = data
     for step in loc:
-        if isinstance(step, int):
+        # An int is a list index, unless it is a mapping's key (``{0: x}``).
+        if isinstance(step, int) and parts and not isinstance(node, dict):
             parts[-1] = f"{parts[-1]}[{step}]"
             item = node[step] if isinstance(node, list) and step < len(node) else None
             name = item.get("name") if isinstance(item, dict) else None
@@ -303,10 +304,10 @@ def load_rules(data: Any, *, source: str = "alert rules") -> RuleFile:
 def load_rules_file(path: str | Path) -> RuleFile:
     """Read and validate a YAML rule file."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = read_yaml_file(Path(path))
     except OSError as exc:
         raise AlertRulesError(f"file {path}", [f"cannot read: {exc}"]) from exc
-    except yaml.YAMLError as exc:
+    except YamlFileError as exc:
         raise AlertRulesError(f"file {path}", [f"not valid YAML: {exc}"]) from exc
     return load_rules(data, source=f"file {path}")
 
