@@ -81,6 +81,15 @@ def run(*, workdir: Path, env: dict[str, str], calls: int) -> list[str]:
         return service.score_tickets(sent, at=at)
 
     frame = pd.DataFrame([dict(e, ticket_id=ticket_id) for e in events])
+    # The same real ticket as the store holds it, asked for by its id.
+    stored_id = ticket_id.removeprefix("BENCH-")
+    by_id: list[tuple[str, list[dict[str, Any]] | None]] = [(stored_id, None)]
+
+    def stored_fast() -> object:
+        return service.score_tickets(by_id, at=at)
+
+    def stored_batch() -> object:
+        return scorer.score(service.backlog.stored_rows([stored_id], at))
 
     def batch() -> object:
         return scorer.score(service.backlog.rows_for_events(frame, at))
@@ -97,6 +106,8 @@ def run(*, workdir: Path, env: dict[str, str], calls: int) -> list[str]:
 
     fast()
     batch()
+    stored_fast()
+    stored_batch()
     cases = [
         (
             "service call, one-ticket path (features, clocks, model, reasons, "
@@ -104,6 +115,14 @@ def run(*, workdir: Path, env: dict[str, str], calls: int) -> list[str]:
             _times(fast, calls),
         ),
         ("service call, batch path (data frames)", _times(batch, max(calls // 10, 20))),
+        (
+            "service call, the stored ticket asked for by id, one-ticket path",
+            _times(stored_fast, calls),
+        ),
+        (
+            "the stored ticket by id, batch path (data frames)",
+            _times(stored_batch, max(calls // 10, 20)),
+        ),
         (
             "one-ticket features and clocks only",
             _times(

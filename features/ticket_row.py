@@ -240,19 +240,26 @@ def _hours(ns: float) -> float:
 
 
 def ticket_row(
-    events: list[dict[str, Any]], at: datetime, context: DeskContext
+    events: list[dict[str, Any]],
+    at: datetime,
+    context: DeskContext,
+    *,
+    stored: bool = False,
 ) -> dict[str, Any] | None:
     """Return the as-of feature row of one ticket at ``at``.
 
     Parameters
     ----------
     events : list of dict
-        Output of :func:`conform_records` for one ticket that is not in the
-        store ``context`` was built from.
+        Output of :func:`conform_records` for one ticket: by default one
+        that is not in the store ``context`` was built from.
     at : datetime
         The aware moment of the row.
     context : DeskContext
         The store's group load and requester history.
+    stored : bool
+        True when ``events`` are the store's own events of a ticket that
+        ``context`` already counts: its part is then not added a second time.
 
     Returns
     -------
@@ -304,14 +311,16 @@ def ticket_row(
     row["hours_since_customer_message"] = _hours(at_ns - fold.last_customer)
     row["has_assignee"] = float(state["assignee"] is not None)
 
-    # Desk context: the store's counts with this ticket's own part added.
+    # Desk context: the store's counts, with this ticket's own part added
+    # unless the store already holds it.
     requester = state["requester"]
     created = context.requesters.get(requester or "", np.zeros(0))
     count = int(np.searchsorted(created, at_ns, side="right"))
-    count += requester is not None and state["first_requester"] == requester
+    if not stored:
+        count += requester is not None and state["first_requester"] == requester
     prior = count - 1.0 if count else _NAN
     row["requester_prior_tickets"] = prior if requester is not None else _NAN
-    row["group_load"] = _group_load_at(context, state, done, at_ns)
+    row["group_load"] = _group_load_at(context, state, done, at_ns, stored=stored)
     stamp = row["at"]
     row["hour_of_day"] = float(stamp.hour)
     row["day_of_week"] = float(stamp.day_of_week)
@@ -319,7 +328,12 @@ def ticket_row(
 
 
 def _group_load_at(
-    context: DeskContext, state: dict[str, Any], done: bool, at_ns: float
+    context: DeskContext,
+    state: dict[str, Any],
+    done: bool,
+    at_ns: float,
+    *,
+    stored: bool,
 ) -> float:
     """Open tickets of the row's group at ``at_ns``, this ticket included."""
     group = state["group"]
@@ -327,6 +341,9 @@ def _group_load_at(
         return _NAN
     instants, counts = context.load.get(group, (np.zeros(0), np.zeros(0)))
     seen = int(np.searchsorted(instants, at_ns, side="right"))
+    if stored:
+        # The store's counts hold this ticket already.
+        return float(counts[seen - 1]) if seen else _NAN
     mine = not done
     if seen == 0 and group not in state["joined"]:
         return _NAN

@@ -9,12 +9,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
 from features.asof import event_states, features_at
-from features.events import conform_events
+from features.events import EVENT_COLUMNS, conform_events
 from features.sla.calendar import BusinessCalendar
 from features.sla.desk import SlaDesk
 from features.sla.features import SLA_FEATURES, sla_features
@@ -112,6 +114,9 @@ class Backlog:
         self._lock = threading.Lock()
         self._built: _Built | None = None
         self._context: tuple[_Built, DeskContext] | None = None
+        #: Each stored ticket's row positions in the built events, and those
+        #: events' columns as plain Python values (missing ones None).
+        self._lookup: tuple[_Built, dict[Any, np.ndarray], dict[str, Any]] | None = None
 
     def _current(self) -> _Built:
         # Read the store's version (its event count, one row) under the lock: a
@@ -185,6 +190,42 @@ class Backlog:
             if self._context is None or self._context[0] is not built:
                 self._context = (built, DeskContext.from_states(built.states))
             return self._context[1]
+
+    def stored_ticket(
+        self, ticket_id: str
+    ) -> tuple[DeskContext, list[dict[str, Any]] | None]:
+        """Return the desk context and one stored ticket's events as records.
+
+        The records (None when the store does not hold the ticket) are plain
+        dictionaries of the event columns, missing values left out, as a CRM
+        would send them; one store-version check serves both.
+        """
+        built = self._current()
+        with self._lock:
+            if self._context is None or self._context[0] is not built:
+                self._context = (built, DeskContext.from_states(built.states))
+            if self._lookup is None or self._lookup[0] is not built:
+                events = built.events
+                positions = events.groupby("ticket_id", sort=False).indices
+                columns = {
+                    c: events[c].to_numpy(dtype=object, na_value=None)
+                    for c in EVENT_COLUMNS
+                }
+                self._lookup = (built, positions, columns)
+            context = self._context[1]
+            _, positions, columns = self._lookup
+        found = positions.get(ticket_id)
+        if found is None:
+            return context, None
+        # Plain values, missing ones left out (NaN is the one unequal to itself).
+        return context, [
+            {
+                name: value
+                for name, column in columns.items()
+                if (value := column[i]) is not None and value == value
+            }
+            for i in found
+        ]
 
     def ticket_events(self, ticket_id: str) -> pd.DataFrame:
         """Return one ticket's stored events in time order."""

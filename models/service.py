@@ -203,10 +203,15 @@ class StallService:
                 ),
                 reason="model_missing" if problem is None else problem.reason,
             )
-        # One ticket sent with its events (a CRM's call): no data frames.
-        if len(tickets) == 1 and tickets[0][1]:
+        # One ticket, sent with its events or asked for by id (a CRM's call):
+        # no data frames.
+        if len(tickets) == 1:
             ticket_id, events = tickets[0]
-            risk = self._score_sent(scorer, ticket_id, events or [], at)
+            risk: TicketRisk | None = None
+            if events is None:
+                risk = self._score_stored(scorer, ticket_id, at)
+            elif events:
+                risk = self._score_sent(scorer, ticket_id, events, at)
             if risk is not None:
                 return [risk], scorer.version
 
@@ -264,12 +269,28 @@ class StallService:
         # desk_context() checks the store's version: one row read per request.
         context = self.backlog.desk_context()
         if ticket_id in context.tickets:
-            # TODO(#8): take a stored ticket's own part out of the desk counts
-            # here too, instead of the batch path.
             return None
         row = sent_ticket_row(self.backlog.desk, context, ticket_id, events, at)
         if row is None:
             raise NotYetOpenError(0, ticket_id)
+        return self._score_row(scorer, ticket_id, row)
+
+    def _score_stored(
+        self, scorer: StallScorer, ticket_id: str, at: datetime
+    ) -> TicketRisk:
+        """Score one stored ticket, asked for by id, on plain rows."""
+        context, events = self.backlog.stored_ticket(ticket_id)
+        if events is None:
+            raise UnknownTicketError(0, ticket_id)
+        desk = self.backlog.desk
+        row = sent_ticket_row(desk, context, ticket_id, events, at, stored=True)
+        if row is None:
+            raise NotYetOpenError(0, ticket_id)
+        return self._score_row(scorer, ticket_id, row)
+
+    def _score_row(
+        self, scorer: StallScorer, ticket_id: str, row: dict[str, Any]
+    ) -> TicketRisk:
         one = self._row_scorer
         if one is None or one.bundle is not scorer.bundle:
             one = self._row_scorer = RowScorer(scorer.bundle)

@@ -61,13 +61,17 @@ def sent_ticket_row(
     ticket_id: str,
     events: Sequence[Mapping[str, Any]],
     at: datetime,
+    *,
+    stored: bool = False,
 ) -> dict[str, Any] | None:
     """Return the feature and clock row of one ticket from its own events.
 
-    None when the ticket has no event at or before ``at``.
+    ``stored`` says the events are the store's own for a ticket ``context``
+    already counts (see :func:`features.ticket_row.ticket_row`). None when the
+    ticket has no event at or before ``at``.
     """
     records = conform_records(ticket_id, events)
-    row = ticket_row(records, at, context)
+    row = ticket_row(records, at, context, stored=stored)
     if row is None:
         return None
     clocks = ticket_clocks(desk, records, at)

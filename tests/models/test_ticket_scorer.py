@@ -185,3 +185,52 @@ def test_service_one_sent_ticket_equals_the_batch_path(
         assert risks[0].probability == pytest.approx(expected.probability, abs=1e-12)
         assert [r.text for r in risks[0].reasons] == [r.text for r in expected.reasons]
         assert risks[0].is_open == (not bool(rows["done"].iloc[0]))
+
+
+def _stored_sample(events: pd.DataFrame, at: pd.Timestamp) -> list[str]:
+    """Every 25th stored ticket whose first event is before ``at``, up to 24."""
+    first = events.groupby("ticket_id")["occurred_at"].min()
+    return sorted(first[first <= at].index)[::25][:24]
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_stored_ticket_row_equals_the_batch_rows(setup: Setup, moment: str) -> None:
+    """A stored ticket asked for by id: the store's counts hold it already."""
+    at = pd.Timestamp(moment)
+    chosen = _stored_sample(setup.backlog.events(), at)
+    expected = setup.backlog.stored_rows(chosen, at.to_pydatetime())
+    assert len(expected) == len(chosen) > 20
+
+    columns = ["at", *FEATURES, *SLA_FEATURES, *CLOCK_COLUMNS, *FLAGS]
+    for record in expected.to_dict("records"):
+        ticket = str(record["ticket_id"])
+        context, events = setup.backlog.stored_ticket(ticket)
+        assert events is not None
+        row = sent_ticket_row(
+            setup.backlog.desk, context, ticket, events, at.to_pydatetime(), stored=True
+        )
+        assert row is not None
+        wrong = [c for c in columns if not _same(record[c], row[c])]
+        assert wrong == [], (ticket, {c: (record[c], row[c]) for c in wrong})
+    # The desk counts matter here: loads and repeat requesters both occur.
+    assert expected["group_load"].max() >= 2
+    assert (expected["requester_prior_tickets"] > 0).any()
+
+
+def test_service_one_stored_ticket_equals_the_batch_path(
+    setup: Setup, trained: Settings
+) -> None:
+    from models.service import StallService, UnknownTicketError
+
+    service = StallService(setup.backlog, trained.model_dir)
+    at = pd.Timestamp(MOMENTS[1])
+    for ticket in _stored_sample(setup.backlog.events(), at)[:6]:
+        risks, _ = service.score_tickets([(ticket, None)], at=at)
+        rows = setup.backlog.stored_rows([ticket], at.to_pydatetime())
+        (expected,) = setup.batch.score(rows)
+        assert risks[0].probability == pytest.approx(expected.probability, abs=1e-12)
+        assert [r.text for r in risks[0].reasons] == [r.text for r in expected.reasons]
+        assert risks[0].is_open == (not bool(rows["done"].iloc[0]))
+
+    with pytest.raises(UnknownTicketError):
+        service.score_tickets([("no-such-ticket", None)], at=at)
