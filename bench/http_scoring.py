@@ -10,6 +10,9 @@ neighbour hits all of them alike):
   (``models:/stallwatch@champion``), sent that ticket's feature row;
 - a minimal FastAPI endpoint that parses the same request with the same
   pydantic schema and returns a constant (the ceiling).
+
+stallwatch runs twice: on the bench's SQLite store and on a copy of it in
+PostgreSQL (``postgres_store``), the store several workers share in production.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import postgres_store
 from setup_model import MOMENT, request_body, sample_ticket
 
 from features.access.keys import create_key
@@ -46,7 +50,8 @@ from training.pyfunc import input_columns
 BENCH = Path(__file__).resolve().parent
 CONNECTIONS = (1, 16, 64)
 WORKERS = (1, 2)
-SERVERS = ("stallwatch", "constant", "mlflow serve")
+PG = "stallwatch on PostgreSQL"
+SERVERS = ("stallwatch", PG, "constant", "mlflow serve")
 
 
 @dataclass(frozen=True)
@@ -93,24 +98,22 @@ def bench_key(env: dict[str, str]) -> str:
     return token
 
 
-#: The key every request sends (the other servers ignore it; same request size).
-_KEY: dict[str, str] = {}
-
-
-def _post(url: str, body: bytes) -> tuple[int, bytes]:
-    headers = {"content-type": "application/json", **_KEY}
+def _post(url: str, body: bytes, key: str) -> tuple[int, bytes]:
+    headers = {"content-type": "application/json", "authorization": key}
     request = urllib.request.Request(url, data=body, headers=headers)
     with urllib.request.urlopen(request, timeout=60) as answer:
         return int(answer.status), answer.read()
 
 
-def _wait(url: str, body: bytes, process: subprocess.Popen[bytes], log: Path) -> None:
+def _wait(
+    url: str, body: bytes, key: str, process: subprocess.Popen[bytes], log: Path
+) -> None:
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"bench: server exited; see {log}:\n{log.read_text()}")
         try:
-            status, answer = _post(url, body)
+            status, answer = _post(url, body, key)
         except OSError:
             time.sleep(0.5)
             continue
@@ -164,24 +167,20 @@ def _wrk(wrk: str, url: str, script: Path, connections: int, seconds: int) -> Lo
     return _parse(done.stdout)
 
 
-def _servers(
-    workers: int, env: dict[str, str], folder: Path
-) -> dict[str, tuple[list[str], str]]:
+def _servers(workers: int, names: list[str]) -> dict[str, tuple[list[str], str]]:
     venv = Path(sys.executable).parent
     common = ["--host", "127.0.0.1", "--workers", str(workers), "--no-access-log"]
     common += ["--log-level", "warning"]
     ports = {name: _free_port() for name in SERVERS}
-    return {
+    stallwatch = [str(venv / "uvicorn"), "api.app:create_app", "--factory", *common]
+    servers = {
         "stallwatch": (
-            [
-                str(venv / "uvicorn"),
-                "api.app:create_app",
-                "--factory",
-                *common,
-                "--port",
-                str(ports["stallwatch"]),
-            ],
+            [*stallwatch, "--port", str(ports["stallwatch"])],
             f"http://127.0.0.1:{ports['stallwatch']}/v1/risk-scores",
+        ),
+        PG: (
+            [*stallwatch, "--port", str(ports[PG])],
+            f"http://127.0.0.1:{ports[PG]}/v1/risk-scores",
         ),
         "constant": (
             [
@@ -214,18 +213,23 @@ def _servers(
             f"http://127.0.0.1:{ports['mlflow serve']}/invocations",
         ),
     }
+    return {name: servers[name] for name in names}
 
 
 def run(*, workdir: Path, env: dict[str, str], seconds: int, rounds: int) -> list[str]:
     """Load every server at every setting; return the report's lines."""
     wrk = ensure_wrk()
-    _KEY["authorization"] = f"Bearer {bench_key(env)}"
+    envs = {name: env for name in SERVERS}
+    postgres_url = postgres_store.copy_store(env["STALLWATCH_DATABASE_URL"])
+    if postgres_url is not None:
+        envs[PG] = {**env, "STALLWATCH_DATABASE_URL": postgres_url}
+    names = [n for n in SERVERS if n != PG or postgres_url is not None]
+    # Each stallwatch store its own key; the others ignore theirs (same size).
+    keys = {name: f"Bearer {bench_key(envs[name])}" for name in names}
     ticket_id, events = sample_ticket(workdir)
-    bodies = {
-        "stallwatch": request_body(ticket_id, events),
-        "constant": request_body(ticket_id, events),
-        "mlflow serve": _mlflow_body(workdir, env),
-    }
+    bodies = {name: request_body(ticket_id, events) for name in names}
+    if "mlflow serve" in bodies:
+        bodies["mlflow serve"] = _mlflow_body(workdir, env)
     results: dict[tuple[str, int, int], list[Load]] = {}
     profile: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -238,13 +242,13 @@ def run(*, workdir: Path, env: dict[str, str], seconds: int, rounds: int) -> lis
             script.write_text(
                 'wrk.method = "POST"\n'
                 'wrk.headers["Content-Type"] = "application/json"\n'
-                f'wrk.headers["Authorization"] = "{_KEY["authorization"]}"\n'
+                f'wrk.headers["Authorization"] = "{keys[name]}"\n'
                 f'local f = io.open("{data}", "r")\n'
                 'wrk.body = f:read("*a")\nf:close()\n'
             )
             scripts[name] = script
         for workers in WORKERS:
-            servers = _servers(workers, env, folder)
+            servers = _servers(workers, names)
             processes = []
             try:
                 for name, (command, url) in servers.items():
@@ -252,14 +256,15 @@ def run(*, workdir: Path, env: dict[str, str], seconds: int, rounds: int) -> lis
                     # Its own process group: mlflow's uvicorn child stops with it.
                     process = subprocess.Popen(
                         command,
-                        env=env,
+                        env=envs[name],
                         cwd=REPO_ROOT,
                         stdout=log.open("wb"),
                         stderr=subprocess.STDOUT,
                         start_new_session=True,
                     )
                     processes.append(process)
-                    _wait(url, json.dumps(bodies[name]).encode(), process, log)
+                    payload = json.dumps(bodies[name]).encode()
+                    _wait(url, payload, keys[name], process, log)
                     print(f"bench: {name} with {workers} worker(s) is up")
                 if workers == 1:
                     profile = _py_spy(
@@ -267,8 +272,8 @@ def run(*, workdir: Path, env: dict[str, str], seconds: int, rounds: int) -> lis
                     )
                 for connections in CONNECTIONS:
                     for r in range(rounds):
-                        order = SERVERS[r % 3 :] + SERVERS[: r % 3]
-                        for name in order:
+                        turn = r % len(names)
+                        for name in names[turn:] + names[:turn]:
                             load = _wrk(
                                 wrk,
                                 servers[name][1],
@@ -357,8 +362,10 @@ def _report(
         "model (`models:/stallwatch@champion`, `--env-manager local`) sent that "
         "ticket's feature row (`dataframe_split`), and a FastAPI endpoint that "
         "parses the same request with the same pydantic schema and returns a "
-        f"constant. wrk on loopback, one thread, {seconds} s per run, {rounds} "
-        "rounds alternating the three servers; median requests/s (min to max), "
+        "constant. stallwatch runs on the bench's SQLite store and on a copy in "
+        "PostgreSQL (several workers share one PostgreSQL in production). wrk "
+        f"on loopback, one thread, {seconds} s per run, {rounds} "
+        "rounds alternating the servers; median requests/s (min to max), "
         "median p50 and p99 latency; errors are socket errors, timeouts (10 s) "
         "and non-2xx answers summed over the rounds.",
         "",
@@ -368,7 +375,9 @@ def _report(
     for workers in WORKERS:
         for connections in CONNECTIONS:
             for name in SERVERS:
-                loads = results[(name, workers, connections)]
+                loads = results.get((name, workers, connections), [])
+                if not loads:
+                    continue
                 rps = [load.rps for load in loads]
                 spread = f"{min(rps):,.0f} to {max(rps):,.0f}"
                 p50, p99 = _median(loads, "p50"), _median(loads, "p99")

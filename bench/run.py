@@ -15,7 +15,10 @@ import argparse
 import os
 import platform
 import signal
+import subprocess
 import sys
+import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,6 +34,28 @@ import setup_model
 import sla_clocks
 
 from stallwatch.settings import REPO_ROOT
+
+
+class Stopped(BaseException):
+    """A stop request: unwinds past every section, unlike a failure."""
+
+
+def _stop(*_: object) -> None:
+    raise Stopped("bench: stopped")
+
+
+def _section(title: str, call: Callable[[], list[str]]) -> list[str]:
+    """Run one benchmark; a failure is reported in its place, not lost."""
+    try:
+        return call()
+    except (Exception, SystemExit) as exc:  # a stop request is neither
+        if isinstance(exc, subprocess.CalledProcessError):
+            detail = f"{exc}\n{exc.stderr or ''}"[-2000:]
+        else:
+            detail = "".join(traceback.format_exception(exc))[-2000:]
+        print(f"bench: {title} failed:\n{detail}", file=sys.stderr)
+        failed = ["**Failed in this run:**", "", "```text", detail, "```", ""]
+        return [f"## {title}", "", *failed]
 
 
 def main() -> None:
@@ -54,7 +79,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     # A stop request unwinds, so the servers the bench started are stopped too.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: stopped"))
+    signal.signal(signal.SIGTERM, _stop)
     workdir = args.workdir.resolve()
     env = setup_model.prepare(workdir)
 
@@ -72,18 +97,35 @@ def main() -> None:
         "The machine is shared with other work and noisy: absolute figures move "
         "from run to run; ratios between peers measured in the same run count.",
         "",
-        *scoring_path.run(workdir=workdir, env=env, calls=args.calls),
-        *http_scoring.run(
-            workdir=workdir, env=env, seconds=args.http_seconds, rounds=args.rounds
+        *_section(
+            "One ticket scored in process",
+            lambda: scoring_path.run(workdir=workdir, env=env, calls=args.calls),
         ),
-        *backlog_rescoring.run(
-            sizes=[int(n) for n in args.backlog_sizes.split(",")], env=env
+        *_section(
+            "Scoring one ticket over HTTP",
+            lambda: http_scoring.run(
+                workdir=workdir, env=env, seconds=args.http_seconds, rounds=args.rounds
+            ),
         ),
-        *import_rate.run(repeat=min(args.repeat, 3)),
-        *history_training.run(
-            sizes=[int(n) for n in args.history_sizes.split(",")], env=env
+        *_section(
+            "Rescoring the open backlog",
+            lambda: backlog_rescoring.run(
+                sizes=[int(n) for n in args.backlog_sizes.split(",")], env=env
+            ),
         ),
-        *sla_clocks.run(tickets=args.tickets, repeat=args.repeat),
+        *_section(
+            "Importing the UCI log", lambda: import_rate.run(repeat=min(args.repeat, 3))
+        ),
+        *_section(
+            "Building history and training",
+            lambda: history_training.run(
+                sizes=[int(n) for n in args.history_sizes.split(",")], env=env
+            ),
+        ),
+        *_section(
+            "SLA clocks of the open backlog",
+            lambda: sla_clocks.run(tickets=args.tickets, repeat=args.repeat),
+        ),
     ]
     target = REPO_ROOT / "docs" / "benchmarks.md"
     target.write_text("\n".join(lines))

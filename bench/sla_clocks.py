@@ -38,7 +38,7 @@ def replicate_open(events: pd.DataFrame, n_tickets: int) -> pd.DataFrame:
     first_done = events[done].groupby("ticket_id")["occurred_at"].min()
     cut = events["ticket_id"].map(first_done)
     open_life = events[cut.isna() | (events["occurred_at"] < cut)]
-    copies = []
+    copies: list[pd.DataFrame] = []
     copy = 0
     while sum(len(c["ticket_id"].unique()) for c in copies) < n_tickets:
         shifted = open_life.assign(
