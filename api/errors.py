@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, ClassVar
 
@@ -16,6 +17,35 @@ log = logging.getLogger("stallwatch.api")
 
 #: Seconds a caller is asked to wait when the store is busy (``Retry-After``).
 STORE_RETRY_AFTER_SECONDS = 2
+#: Characters of a sent value that an error message repeats; the rest is cut.
+ECHO_LIMIT = 100
+
+
+def printable(text: str) -> str:
+    """Return ``text`` with lone surrogates written as ``\\udXXX`` escapes.
+
+    A JSON body may carry a lone surrogate (``"\\ud800"``) that Python reads
+    but UTF-8 cannot encode; echoing it unescaped would fail the answer.
+    """
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def clipped(text: str, limit: int = ECHO_LIMIT) -> str:
+    """Return sent text fit to echo: printable, cut to ``limit`` characters."""
+    text = printable(text)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def shown(value: object, limit: int = ECHO_LIMIT) -> str:
+    """Return a sent value as an error message quotes it: its repr, clipped."""
+    return clipped(repr(value), limit)
+
+
+def shown_list(values: list[str], limit: int = 10) -> str:
+    """Return sent values as a message lists them: the first ``limit``, each clipped."""
+    listed = ", ".join(shown(v) for v in values[:limit])
+    more = len(values) - limit
+    return listed + (f" and {more} more" if more > 0 else "")
 
 
 class ErrorDetailOut(BaseModel):
@@ -55,6 +85,13 @@ class UnprocessableError(ApiError):
     code = "unprocessable"
 
 
+class NotFoundError(ApiError):
+    """The path or the item it names does not exist."""
+
+    status_code = 404
+    code = "not_found"
+
+
 class ServiceUnavailableError(ApiError):
     """A part the request needs (the model) is not available."""
 
@@ -63,11 +100,63 @@ class ServiceUnavailableError(ApiError):
 
 
 def _body(code: str, message: str, details: list[dict[str, Any]]) -> dict[str, Any]:
+    # Every text goes out printable, and a place named by the sender clipped.
     return ErrorOut(
         code=code,
-        message=message,
-        details=[ErrorDetailOut(**d) for d in details],
+        message=printable(message),
+        details=[
+            ErrorDetailOut(
+                loc=[p if isinstance(p, int) else clipped(str(p)) for p in d["loc"]],
+                message=printable(d["message"]),
+                type=d["type"],
+            )
+            for d in details
+        ],
     ).model_dump()
+
+
+def _where_in(text: str, pos: int) -> str:
+    line = text.count("\n", 0, pos) + 1
+    column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return f"line {line}, column {column} (character {pos})"
+
+
+def body_problem(exc: BaseException | None) -> dict[str, Any]:
+    """Describe why a request body could not be read as JSON, and where."""
+    if isinstance(exc, json.JSONDecodeError):
+        message = (
+            f"invalid JSON at {_where_in(exc.doc, exc.pos)}: {exc.msg}; "
+            "expected one JSON object"
+        )
+        kind = "json_invalid"
+    elif isinstance(exc, UnicodeDecodeError):
+        message = (
+            f"cannot decode byte {exc.start} ({exc.object[exc.start]:#04x}) of the "
+            f"body as {exc.encoding}; expected UTF-8 JSON"
+        )
+        kind = "json_encoding"
+    elif isinstance(exc, RecursionError):
+        message = (
+            "the JSON is nested too deeply to read; expected one JSON object "
+            "nested a few levels"
+        )
+        kind = "json_too_deep"
+    else:
+        message = "the body could not be read; expected UTF-8 JSON"
+        kind = "json_invalid"
+    return {"loc": ["body"], "message": message, "type": kind}
+
+
+def _unreadable(cause: BaseException | None) -> JSONResponse:
+    problem = body_problem(cause)
+    return JSONResponse(
+        _body("invalid_body", problem["message"], [problem]), status_code=400
+    )
+
+
+def _not_json(error: dict[str, Any]) -> bool:
+    # FastAPI hands the raw bytes to validation when the content-type is not JSON.
+    return tuple(error["loc"]) == ("body",) and isinstance(error.get("input"), bytes)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -83,14 +172,29 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        details = [
-            {
-                "loc": [str(p) if not isinstance(p, int) else p for p in e["loc"]],
-                "message": e["msg"],
-                "type": e["type"],
-            }
-            for e in exc.errors()
-        ]
+        errors = exc.errors()
+        if any(e["type"] == "json_invalid" for e in errors):
+            return _unreadable(exc.__cause__)
+        details: list[dict[str, Any]] = []
+        for e in errors:
+            if _not_json(e):
+                sent = request.headers.get("content-type")
+                details.append(
+                    {
+                        "loc": ["body"],
+                        "message": "expected content-type application/json; got "
+                        + (shown(sent) if sent else "no content-type"),
+                        "type": "content_type",
+                    }
+                )
+            else:
+                details.append(
+                    {
+                        "loc": [p if isinstance(p, int) else str(p) for p in e["loc"]],
+                        "message": e["msg"],
+                        "type": e["type"],
+                    }
+                )
         where = "; ".join(
             ".".join(str(p) for p in d["loc"]) + ": " + d["message"] for d in details
         )
@@ -101,6 +205,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        cause = exc.__cause__
+        if exc.status_code == 400 and isinstance(cause, ValueError | RecursionError):
+            # FastAPI could not decode the body (bad UTF-8, nesting too deep).
+            return _unreadable(cause)
         return JSONResponse(
             _body("http_error", str(exc.detail), []), status_code=exc.status_code
         )

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
+from api.errors import clipped, printable
 from api.risk.schemas import EventIn
 
 #: Events accepted in one POST /v1/events (the body size limit comes first).
 MAX_EVENTS_PER_REQUEST = 1_000
+#: The longest event id a CRM may send.
+MAX_EVENT_ID = 150
 
 
 class LiveEventIn(EventIn):
     """One event pushed by a CRM; its id makes a retried delivery harmless."""
 
-    event_id: str = Field(min_length=1, max_length=150)
+    event_id: str = Field(min_length=1, max_length=MAX_EVENT_ID)
     ticket_id: str = Field(min_length=1, max_length=120)
     source: str = Field(default="api", pattern=r"^[a-z0-9_\-]{1,40}$")
-    seq: int = Field(default=0, ge=0, le=2**53, description="Order within one instant.")
+    seq: int = Field(
+        default=0, ge=0, le=2**53, strict=True, description="Order within one instant."
+    )
 
 
 class EventsIn(BaseModel):
@@ -32,18 +37,27 @@ class EventsIn(BaseModel):
     )
 
 
+def _echo_loc(loc: list[str | int]) -> list[str | int]:
+    return [p if isinstance(p, int) else clipped(str(p)) for p in loc]
+
+
+def _echo_id(event_id: object) -> object:
+    # The id as sent, even a rejected one: printable, and no longer than a valid id.
+    return clipped(event_id, MAX_EVENT_ID) if isinstance(event_id, str) else event_id
+
+
 class EventProblemOut(BaseModel):
     """Why an event was rejected."""
 
-    loc: list[str | int]
-    message: str
+    loc: Annotated[list[str | int], BeforeValidator(_echo_loc)]
+    message: Annotated[str, BeforeValidator(printable)]
 
 
 class EventResultOut(BaseModel):
     """What happened to one event of the batch."""
 
     index: int
-    event_id: str | None
+    event_id: Annotated[str | None, BeforeValidator(_echo_id)]
     status: Literal["stored", "duplicate", "conflict", "rejected"]
     problems: list[EventProblemOut] = []
 

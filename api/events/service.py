@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
+from api.events.order import before_created, earliest_created
 from api.events.schemas import (
     EventProblemOut,
     EventResultOut,
@@ -137,9 +137,8 @@ def _before_created(
     stored = service.ticket_spans({e.ticket_id for _, e in accepted})
     problems: dict[int, EventProblemOut] = {}
 
-    created: dict[str, datetime] = {
-        t: at for t, (at, _) in stored.items() if at is not None
-    }
+    known = {t: at for t, (at, _) in stored.items() if at is not None}
+    created: list[tuple[int, LiveEventIn]] = []
     for index, event in accepted:
         if event.kind != "created":
             continue
@@ -150,18 +149,16 @@ def _before_created(
                 message=f"ticket {event.ticket_id!r} already has an event at "
                 f"{first.isoformat()}; expected 'created' to be its first event",
             )
-            continue
-        known = created.get(event.ticket_id)
-        if known is None or event.occurred_at < known:
-            created[event.ticket_id] = event.occurred_at
+        else:
+            created.append((index, event))
+    start = earliest_created(
+        ((e.ticket_id, e.kind, e.occurred_at) for _, e in created), known
+    )
 
-    for index, event in accepted:
-        start = created.get(event.ticket_id)
-        if event.kind == "created" or start is None or event.occurred_at >= start:
-            continue
+    timed = [(e.ticket_id, e.kind, e.occurred_at) for _, e in accepted]
+    for position, message in before_created(timed, start).items():
+        index = accepted[position][0]
         problems[index] = EventProblemOut(
-            loc=["body", "events", index, "occurred_at"],
-            message=f"before the created event of ticket {event.ticket_id!r} at "
-            f"{start.isoformat()}; expected an instant at or after it",
+            loc=["body", "events", index, "occurred_at"], message=message
         )
     return problems

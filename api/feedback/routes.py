@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 
+from api.auth.deps import UnauthorizedError, authenticate
 from api.deps import get_service, get_settings_dep, resolve_now
 from api.errors import ErrorOut
 from api.feedback import service as feedback_service
@@ -21,6 +22,7 @@ router = APIRouter(prefix="/v1", tags=["feedback"])
     responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
 )
 def post_feedback(
+    request: Request,
     body: FeedbackIn,
     ticket_id: str = Path(min_length=1, max_length=120),
     service: StallService = Depends(get_service),
@@ -28,4 +30,14 @@ def post_feedback(
 ) -> FeedbackOut:
     """Acknowledge, snooze or mark a ticket "not a stall", and keep the record."""
     now = resolve_now(settings, None)
-    return feedback_service.record(service, ticket_id=ticket_id, body=body, now=now)
+    # The route policy has let only an authenticated caller in; the record is theirs.
+    principal = authenticate(request)
+    if principal is None:
+        raise UnauthorizedError("feedback needs an API key or a session")
+    return feedback_service.record(
+        service,
+        ticket_id=ticket_id,
+        body=body,
+        now=now,
+        author=feedback_service.author_of(kind=principal.kind, name=principal.name),
+    )

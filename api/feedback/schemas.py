@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from api.risk.schemas import Instant, ReasonOut
 
@@ -18,18 +18,32 @@ class FeedbackIn(BaseModel):
     action: Literal["acknowledge", "snooze", "not_a_stall"]
     until: Instant | None = Field(
         default=None,
+        validate_default=True,
         description="Required for snooze (an aware ISO instant); refused otherwise.",
     )
-    by: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")
+    by: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\x00]*$",
+        description="Who the sender says acted; the record's author is the "
+        "credential's owner, and this name is kept in the note.",
+    )
     note: str | None = Field(default=None, max_length=2000, pattern=r"^[^\x00]*$")
 
-    @model_validator(mode="after")
-    def _until_only_for_snooze(self) -> FeedbackIn:
-        if self.action == "snooze" and self.until is None:
-            raise ValueError("until: expected an aware instant for a snooze")
-        if self.action != "snooze" and self.until is not None:
-            raise ValueError(f"until: expected no value for {self.action}")
-        return self
+    @field_validator("until")
+    @classmethod
+    def _until_only_for_snooze(
+        cls, until: datetime | None, info: ValidationInfo
+    ) -> datetime | None:
+        action = info.data.get("action")
+        if action is None:  # the action itself is refused; no rule to apply
+            return until
+        if action == "snooze" and until is None:
+            raise ValueError("expected an aware instant for a snooze")
+        if action != "snooze" and until is not None:
+            raise ValueError(f"expected no value for {action}")
+        return until
 
 
 class FeedbackOut(BaseModel):
@@ -39,7 +53,9 @@ class FeedbackOut(BaseModel):
     ticket_id: str
     action: Literal["acknowledge", "snooze", "not_a_stall"]
     until: datetime | None
-    by: str
+    by: str = Field(
+        description="The credential that sent it: user:<login> or key:<key name>."
+    )
     note: str | None
     recorded_at: datetime
     probability: float | None = Field(

@@ -5,18 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from api.errors import ApiError, UnprocessableError
+from api.errors import NotFoundError, UnprocessableError
 from api.feedback.schemas import FeedbackIn, FeedbackOut
 from api.risk.schemas import ReasonOut
 from features.alerts.feedback import add_feedback
 from models.service import ModelUnavailableError, NotYetOpenError, StallService
 
 
-class TicketNotFoundError(ApiError):
+class TicketNotFoundError(NotFoundError):
     """No ticket with that id is in the store."""
-
-    status_code = 404
-    code = "not_found"
 
 
 def require_ticket(service: StallService, ticket_id: str) -> None:
@@ -25,10 +22,29 @@ def require_ticket(service: StallService, ticket_id: str) -> None:
         raise TicketNotFoundError(f"ticket {ticket_id!r} is not in the store")
 
 
+def author_of(*, kind: str, name: str) -> str:
+    """Name a credential as the audit trail shows it: user:<login> or key:<name>."""
+    # The feedback table keeps 200 characters of the author.
+    return f"{'user' if kind == 'session' else kind}:{name}"[:200]
+
+
+def _note(body: FeedbackIn) -> str | None:
+    # What the sender says about who acted is kept, as their words, in the note.
+    if body.by is None:
+        return body.note
+    said = f"sent as by {body.by!r}"
+    return said if body.note is None else f"{body.note} ({said})"
+
+
 def record(
-    service: StallService, *, ticket_id: str, body: FeedbackIn, now: datetime
+    service: StallService,
+    *,
+    ticket_id: str,
+    body: FeedbackIn,
+    now: datetime,
+    author: str,
 ) -> FeedbackOut:
-    """Store one feedback record for a known ticket."""
+    """Store one feedback record for a known ticket, written by ``author``."""
     if body.until is not None and body.until <= now:
         raise UnprocessableError(
             f"snooze until {body.until.isoformat()} is not after now",
@@ -45,8 +61,8 @@ def record(
         "ticket_id": ticket_id,
         "action": body.action,
         "until": body.until,
-        "by": body.by,
-        "note": body.note,
+        "by": author,
+        "note": _note(body),
         "recorded_at": now,
         "probability": None,
         "reasons": None,

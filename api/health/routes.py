@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
 from api.deps import get_service
+from api.health.status import model_problem, public_version
 from models.service import StallService
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger("stallwatch.api")
 
 
 class HealthOut(BaseModel):
@@ -32,12 +35,18 @@ class ReadyOut(BaseModel):
 
     status: Literal["ready", "degraded", "unavailable"] = Field(
         description="ready: the promoted model is served. degraded: the service "
-        "answers, but ranks by the SLA rules alone (or keeps an older model); "
-        "risk scores answer 503. unavailable: the event store does not answer."
+        "answers, but ranks by the SLA rules alone (risk scores answer 503), "
+        "keeps an older model, or keeps the copy it loaded of a model whose file "
+        "changed on disk (reason model_file_changed). unavailable: the event "
+        "store does not answer."
     )
     reason: (
         Literal[
-            "model_missing", "model_corrupt", "model_outside_store", "store_unreachable"
+            "model_missing",
+            "model_corrupt",
+            "model_outside_store",
+            "model_file_changed",
+            "store_unreachable",
         ]
         | None
     )
@@ -59,6 +68,10 @@ def readyz(
 ) -> ReadyOut:
     """Report readiness: 200 when ready or degraded, 503 when the store is down."""
     state = service.readiness()
+    if state.message is not None:
+        # The store's own words may name host paths: the log keeps them.
+        log.debug("readiness", extra={"reason": state.reason, "error": state.message})
+    version = public_version(state.reason, state.wanted_version)
     ranked_by = "sla_rules" if state.model_version is None else "sla_rules_and_model"
     if state.status == "unavailable":
         response.status_code = 503
@@ -67,6 +80,6 @@ def readyz(
         reason=state.reason,  # type: ignore[arg-type]
         ranked_by=None if state.status == "unavailable" else ranked_by,  # type: ignore[arg-type]
         model_version=state.model_version,
-        wanted_version=state.wanted_version,
-        message=state.message,
+        wanted_version=version,
+        message=None if state.message is None else model_problem(state.reason, version),
     )

@@ -6,10 +6,12 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
+from api.auth.deps import require_scope
 from api.deps import get_settings_dep, resolve_now
-from api.errors import ErrorOut
+from api.errors import ErrorOut, NotFoundError, shown
 from api.reports import service as report_service
 from api.reports.schemas import (
     BacklogOut,
@@ -21,6 +23,7 @@ from api.reports.schemas import (
     WeeklyCategoriesOut,
 )
 from api.risk.schemas import Instant
+from features.access.scopes import LISTS_READ
 from models.reports import ReportPeriod, ReportService
 from stallwatch.settings import Settings
 
@@ -150,3 +153,31 @@ def get_model_record(
 ) -> BaseModel | Response:
     """Say how many of the tickets the list flagged went on to stall."""
     return _answer(report_service.record, reports, period, fmt, "model-record")
+
+
+#: The report names, in the order of the routes above.
+REPORT_NAMES = tuple(
+    route.path.removeprefix(router.prefix + "/")
+    for route in router.routes
+    if isinstance(route, APIRoute)
+)
+
+
+@router.get(
+    "/{name}",
+    include_in_schema=False,
+    dependencies=[Depends(require_scope(LISTS_READ))],
+    responses={404: {"model": ErrorOut}},
+)
+def unknown_report(name: str) -> None:
+    """Answer a report name that does not exist with the names that do."""
+    raise NotFoundError(
+        f"no report named {shown(name)}; expected one of {', '.join(REPORT_NAMES)}",
+        [
+            {
+                "loc": ["path", "name"],
+                "message": "expected one of " + ", ".join(REPORT_NAMES),
+                "type": "unknown_report",
+            }
+        ],
+    )

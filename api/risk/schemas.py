@@ -17,6 +17,7 @@ from pydantic import (
     field_validator,
 )
 
+from api.errors import shown, shown_list
 from features.events import ActorRole, EventKind, Status
 
 Text = Field(default=None, max_length=200)
@@ -42,7 +43,7 @@ def _iso_text(value: object) -> object:
         return value
     raise ValueError(
         "expected an ISO 8601 instant with an offset, such as "
-        f"2016-03-16T09:00:00+00:00; got {value!r}"
+        f"2016-03-16T09:00:00+00:00; got {shown(value)}"
     )
 
 
@@ -109,7 +110,7 @@ class TicketIn(BaseModel):
         if twice:
             raise ValueError(
                 "event ids given more than once in this ticket: "
-                + ", ".join(repr(i) for i in twice)
+                + shown_list(twice)
                 + "; expected each event id once"
             )
         return events

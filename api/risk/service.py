@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
+from typing import Any
 
 from api.errors import ServiceUnavailableError, UnprocessableError
+from api.events.order import before_created, earliest_created
+from api.health.status import model_problem
 from api.risk.schemas import (
     ReasonOut,
     RiskScoreOut,
@@ -18,6 +22,36 @@ from models.service import (
     StallService,
     UnknownTicketError,
 )
+
+log = logging.getLogger("stallwatch.api")
+
+
+def _check_order(request: RiskScoresIn) -> None:
+    """Refuse sent events before their ticket's created event, naming each."""
+    details: list[dict[str, Any]] = []
+    for index, ticket in enumerate(request.tickets):
+        timed = [(ticket.ticket_id, e.kind, e.occurred_at) for e in ticket.events or []]
+        for position, message in before_created(timed, earliest_created(timed)).items():
+            details.append(
+                {
+                    "loc": [
+                        "body",
+                        "tickets",
+                        index,
+                        "events",
+                        position,
+                        "occurred_at",
+                    ],
+                    "message": message,
+                    "type": "before_created",
+                }
+            )
+    if details:
+        raise UnprocessableError(
+            f"{len(details)} sent event(s) come before their ticket's created "
+            "event; expected every event at or after it",
+            details,
+        )
 
 
 def score(
@@ -39,6 +73,7 @@ def score(
                 ],
             )
         seen[ticket.ticket_id] = index
+    _check_order(request)
     tickets = [
         (
             t.ticket_id,
@@ -51,8 +86,13 @@ def score(
     try:
         risks, version = service.score_tickets(tickets, at=at)
     except ModelUnavailableError as exc:
+        # The detail names files of the model store: the log keeps it.
+        log.warning(
+            "model_unavailable", extra={"error": str(exc), "reason": exc.reason}
+        )
         raise ServiceUnavailableError(
-            str(exc),
+            "no model is loaded, so no stall score is given; the escalation list "
+            f"ranks by the SLA rules alone ({model_problem(exc.reason, None)})",
             [
                 {
                     "loc": ["model"],

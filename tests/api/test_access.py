@@ -23,7 +23,7 @@ from features.store import create_schema, make_engine
 from stallwatch.settings import Settings
 
 #: Values for the path parameters of the routes.
-PATH_VALUES = {"ticket_id": "INC0000045", "slug": "backlog"}
+PATH_VALUES = {"ticket_id": "INC0000045", "slug": "backlog", "name": "no-such-report"}
 
 
 def _settings(url: str, tmp_path: Path) -> Settings:

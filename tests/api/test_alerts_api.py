@@ -116,8 +116,9 @@ def test_post_feedback_stores_the_record_and_answers_201(client: TestClient) -> 
     assert {k: body[k] for k in ("ticket_id", "action", "by", "note")} == {
         "ticket_id": "team/B-2",
         "action": "snooze",
-        "by": "maria",
-        "note": "vendor",
+        # the key that sent it is the author; the sender's name stays a note
+        "by": "key:test-admin",
+        "note": "vendor (sent as by 'maria')",
     }
     assert pd.Timestamp(body["until"]) == NOW + timedelta(hours=3)
     assert pd.Timestamp(body["recorded_at"]) == NOW
@@ -175,7 +176,7 @@ def test_escalations_leave_out_snoozed_and_mark_acknowledged(
     assert [i["ticket_id"] for i in now["items"]] == ["A-1"]
     assert now["total"] == 1
     assert now["items"][0]["feedback"]["action"] == "acknowledge"
-    assert now["items"][0]["feedback"]["by"] == "li"
+    assert now["items"][0]["feedback"]["by"] == "key:test-admin"
 
     later = (NOW + timedelta(hours=3)).isoformat()
     after = client.get("/v1/escalations", params={"at": later}).json()
@@ -202,9 +203,11 @@ def test_get_audit_lists_alerts_escalations_and_feedback_with_who_and_why(
         ("escalation", "stallwatch"),
         ("alert", "stallwatch"),
         ("escalation", "stallwatch"),
-        ("feedback", "maria"),
+        ("feedback", "key:test-admin"),
     ]
-    assert body["entries"][-1]["why"] == "not_a_stall: planned outage"
+    assert body["entries"][-1]["why"] == (
+        "not_a_stall: planned outage (sent as by 'maria')"
+    )
     assert body["entries"][1]["detail"] == {
         "role": "shift_manager",
         "recipient": "shift-manager",

@@ -133,7 +133,7 @@ def test_session_fetches_need_the_csrf_header_to_change_state(
         "/v1/tickets/T-1/feedback", json=body, headers={"x-csrf-token": token}
     )
     assert done.status_code == 201, done.text
-    assert done.json()["by"] == "mia"
+    assert done.json()["by"] == "user:mia"  # the session's login, not the body
 
     # a manager's session holds the manager's scopes, no more
     assert served.get("/metrics").status_code == 403

@@ -5,7 +5,6 @@
   if (!table) return;
   const body = table.querySelector("tbody");
   const status = document.getElementById("feedback-status");
-  const byInput = document.getElementById("by");
   const asOf = document.getElementById("as-of").dataset.asOf;
   const replay = table.dataset.replay;
   const refresh = Number(table.dataset.refresh || 0);
@@ -14,9 +13,6 @@
   const params = new URLSearchParams(window.location.search);
   for (const [key, value] of [...params.entries()]) if (value === "") params.delete(key);
   let rows = null;
-
-  byInput.value = window.localStorage.getItem("stallwatch.by") || byInput.value;
-  byInput.addEventListener("change", () => window.localStorage.setItem("stallwatch.by", byInput.value));
 
   // Forms send empty values for "all": drop them so the URL stays clean.
   document.getElementById("filters").addEventListener("submit", (event) => {
@@ -94,7 +90,8 @@
     const tr = button.closest("tr");
     const ticket = tr.dataset.ticket;
     const action = button.dataset.action;
-    const payload = {action: action, by: byInput.value || "manager", note: null};
+    // The author is whoever is logged in; the service records that.
+    const payload = {action: action, note: null};
     if (action === "snooze") {
       const hours = Number(tr.querySelector(".snooze select").value);
       payload.until = new Date(Date.parse(asOf) + hours * 3600 * 1000).toISOString();
