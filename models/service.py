@@ -29,6 +29,7 @@ from models.escalation import RankReason, rank
 from models.reasons import Reason
 from models.scorer import BundleError, CurrentPointer, StallScorer, TimeToBreach
 from models.ticket_scorer import RowScorer, sent_ticket_row
+from training.bundle import load_bundle
 
 log = logging.getLogger("stallwatch.models")
 
@@ -126,6 +127,10 @@ class StallService:
         self._refused: tuple[str, object] | None = None
         #: Why the model CURRENT names is not served; None when it is.
         self._problem: BundleError | None = None
+        #: The served bundle's file stamp when it was loaded, and the last
+        #: stamp checked since with what the check found.
+        self._loaded_stamp: object = None
+        self._file_check: tuple[object, BundleError | None] | None = None
         self._lock = threading.Lock()
         #: Evaluates alert rules on stored events; None when alerts are off.
         self.alerts: AlertEngine | None = None
@@ -151,6 +156,8 @@ class StallService:
                 try:
                     self._scorer = StallScorer.load(self.model_dir)
                     self._problem = None
+                    self._loaded_stamp = refused[1]
+                    self._file_check = None
                 except BundleError as exc:
                     # Keep serving what is loaded (the SLA rules alone if nothing).
                     self._refused, self._problem = refused, exc
@@ -175,6 +182,8 @@ class StallService:
             )
         scorer = self.scorer()
         problem = self._problem
+        if problem is None and scorer is not None:
+            problem = self._served_file_problem(scorer.version)
         return Readiness(
             status="ready" if problem is None and scorer is not None else "degraded",
             reason=None if problem is None else problem.reason,
@@ -182,6 +191,32 @@ class StallService:
             wanted_version=StallScorer.newest_version(self.model_dir),
             message=None if problem is None else str(problem),
         )
+
+    def _served_file_problem(self, version: str) -> BundleError | None:
+        """Check the served bundle's file again if it changed since loading.
+
+        The worker keeps serving the copy it loaded and checked; a damaged or
+        deleted file is reported, since a restart would then rank by the SLA
+        rules alone.
+        """
+        stamp = StallScorer.stamp(self.model_dir, version)
+        if stamp == self._loaded_stamp:
+            return None
+        checked = self._file_check
+        if checked is None or checked[0] != stamp:
+            try:
+                # What a restart would do: the hash check, then unpickling.
+                load_bundle(self.model_dir, version)
+                found = None
+            except BundleError as exc:
+                found = BundleError(
+                    f"the served model's file changed on disk ({exc}); this "
+                    "worker serves the copy it loaded, a restart would rank by "
+                    "the SLA rules alone",
+                    reason="model_file_changed",
+                )
+            checked = self._file_check = (stamp, found)
+        return checked[1]
 
     def score_tickets(
         self,

@@ -49,8 +49,9 @@ class BundleError(RuntimeError):
 
     ``reason`` says which, for health checks: ``model_missing`` (nothing
     promoted, or the named bundle is gone), ``model_corrupt`` (incomplete,
-    hash mismatch or unreadable) or ``model_outside_store`` (the pointer
-    names a place outside the model store).
+    hash mismatch or unreadable), ``model_outside_store`` (the pointer
+    names a place outside the model store) or ``model_file_changed`` (the
+    served bundle's file was altered or removed after it was loaded).
     """
 
     def __init__(self, message: str, *, reason: str = "model_corrupt") -> None:
@@ -202,6 +203,32 @@ def current_version(model_dir: Path) -> str | None:
     return pointer.read_text().strip() or None
 
 
+def verified_bytes(model_dir: Path, version: str) -> bytes:
+    """Return a bundle file's bytes after checking them against the recorded hash.
+
+    Raises
+    ------
+    BundleError
+        A version outside the store, or a missing or altered file.
+    """
+    folder = bundle_folder(model_dir, version)
+    target, recorded = folder / BUNDLE_FILE, folder / HASH_FILE
+    if not target.exists():
+        raise BundleError(
+            f"model {version!r} has no {BUNDLE_FILE} in {folder}",
+            reason="model_missing",
+        )
+    if not recorded.exists():
+        raise BundleError(f"model {version!r} has no {HASH_FILE} in {folder}")
+    data = target.read_bytes()
+    if hashlib.sha256(data).hexdigest() != recorded.read_text().strip():
+        raise BundleError(
+            f"model {version!r}: {target} does not match the SHA-256 recorded in "
+            f"{recorded}"
+        )
+    return data
+
+
 def load_bundle(model_dir: Path, version: str | None = None) -> ModelBundle:
     """Load a bundle of the model store after checking its bytes against its hash.
 
@@ -221,21 +248,8 @@ def load_bundle(model_dir: Path, version: str | None = None) -> ModelBundle:
             "then `stallwatch promote`",
             reason="model_missing",
         )
-    folder = bundle_folder(model_dir, version)
-    target, recorded = folder / BUNDLE_FILE, folder / HASH_FILE
-    if not target.exists():
-        raise BundleError(
-            f"model {version!r} has no {BUNDLE_FILE} in {folder}",
-            reason="model_missing",
-        )
-    if not recorded.exists():
-        raise BundleError(f"model {version!r} has no {HASH_FILE} in {folder}")
-    data = target.read_bytes()
-    if hashlib.sha256(data).hexdigest() != recorded.read_text().strip():
-        raise BundleError(
-            f"model {version!r}: {target} does not match the SHA-256 recorded in "
-            f"{recorded}"
-        )
+    data = verified_bytes(model_dir, version)
+    target = bundle_folder(model_dir, version) / BUNDLE_FILE
     try:
         bundle = joblib.load(io.BytesIO(data))
     except Exception as exc:  # any unpickling failure means an unusable file
