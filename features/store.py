@@ -102,16 +102,21 @@ _INSERT_CHUNK = 5_000
 SQLITE_LOCK_WAIT_SECONDS = 30.0
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine for ``url``; SQLite files get their folder made.
+def make_engine(url: str, *, create_folder: bool = False) -> Engine:
+    """Create an engine for ``url``; a SQLite file's folder must exist.
 
-    A SQLite connection waits up to :data:`SQLITE_LOCK_WAIT_SECONDS` for a
-    write lock, unless the URL sets its own ``timeout``.
+    ``create_folder`` makes it instead (for the default store only), so that a
+    mistyped path never becomes a new, empty store. SQLite waits up to
+    :data:`SQLITE_LOCK_WAIT_SECONDS` for a write lock unless the URL sets ``timeout``.
     """
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() == "sqlite" and "timeout" not in parsed.query:
+    is_sqlite, file = parsed.get_backend_name() == "sqlite", parsed.database or ""
+    if is_sqlite and file not in ("", ":memory:") and not file.startswith("file:"):
+        if create_folder:
+            Path(file).parent.mkdir(parents=True, exist_ok=True)
+        elif not Path(file).parent.is_dir():
+            raise FileNotFoundError(f"the folder of the SQLite store {file} is missing")
+    if is_sqlite and "timeout" not in parsed.query:
         wait = {"timeout": SQLITE_LOCK_WAIT_SECONDS}
         return sa.create_engine(url, future=True, connect_args=wait)
     return sa.create_engine(url, future=True)

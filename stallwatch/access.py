@@ -32,11 +32,9 @@ DEMO_USER = "manager"
 
 
 def _engine() -> Engine:
-    from features.store import create_schema, make_engine
+    from stallwatch.stores import open_store
 
-    engine = make_engine(get_settings().database_url)
-    create_schema(engine)
-    return engine
+    return open_store(get_settings().database_url)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -56,7 +54,11 @@ def keys_create(
     ] = None,
 ) -> None:
     """Create a key and print it once; only its hash is stored."""
-    if (role is None) == (not scope):
+    if role is None and not scope:
+        raise _fail(
+            "say what the key may do: give either --role or one or more --scope"
+        )
+    if role is not None and scope:
         raise _fail("give either --role or one or more --scope, not both")
     from features.access.keys import create_key
 
@@ -211,7 +213,8 @@ def describe_demo_credentials(base_url: str, path: Path = DEMO_CREDENTIALS) -> s
     """Tell how to use the demo's key and login."""
     return (
         f"credentials in {path} (mode 0600):\n"
-        f"  the page {base_url}/ : log in as 'manager', password manager_password\n"
+        f"  the page {base_url}/ : log in as 'manager'; the password (not printed\n"
+        f"    here) is in that file: sed -n 's/^manager_password=//p' {path}\n"
         f"  the API: an admin key; e.g.\n"
         f"    KEY=$(sed -n 's/^api_key=//p' {path})\n"
         f'    curl -H "authorization: Bearer $KEY" \\\n'

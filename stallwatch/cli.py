@@ -16,10 +16,13 @@ if TYPE_CHECKING:
 
 from stallwatch.access import keys_app, prepare_demo_access, users_app
 from stallwatch.logs import configure_logging
-from stallwatch.promoting import report_candidate, run_promote
+from stallwatch.promoting import replay_warning, report_candidate, run_promote
 from stallwatch.settings import REPO_ROOT, describe_settings_error, get_settings
+from stallwatch.stores import StoreAwareGroup, command_store
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+app = typer.Typer(
+    cls=StoreAwareGroup, add_completion=False, no_args_is_help=True, help=__doc__
+)
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 
@@ -90,7 +93,6 @@ def import_log(
 
     from features.importers.mapping import MappingError
     from features.importers.problems import ImportValidationError
-    from features.store import make_engine
     from stallwatch.importing import SOURCES, import_builtin, import_mapped
 
     if source not in SOURCES:
@@ -101,7 +103,7 @@ def import_log(
         raise typer.BadParameter(f"{path} does not exist")
     if source == "mapped" and mapping is None:
         raise typer.BadParameter("'mapped' needs --mapping FILE")
-    engine = make_engine(database_url or get_settings().database_url)
+    engine = command_store(database_url, get_settings().database_url)
     try:
         if mapping is not None:
             with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
@@ -146,7 +148,7 @@ def train(
     import sqlalchemy as sa
 
     from features.alerts.feedback import not_a_stall_tickets
-    from features.store import create_schema, make_engine, read_events
+    from features.store import read_events
     from training.pipeline import InsufficientHistoryError, run_training
     from training.tracking import log_run
 
@@ -156,8 +158,7 @@ def train(
     if label == "policy" and not sla_features:
         raise typer.BadParameter("--label policy needs the SLA desk set-up")
     desk = _desk() if sla_features else None
-    engine = make_engine(database_url or settings.database_url)
-    create_schema(engine)
+    engine = command_store(database_url, settings.database_url)
     until = _moment(known_at)
     events = read_events(engine, until=until)
     if events.empty:
@@ -226,6 +227,7 @@ def evaluate(
     """Evaluate model and baselines on rolling cut-offs; report; log to MLflow."""
     from stallwatch.evaluating import evaluate_command
 
+    command_store(database_url, get_settings().database_url).dispose()
     evaluate_command(
         k=k, gap_days=gap_days, cutoffs=cutoffs, label=label, out=out, url=database_url
     )
@@ -238,14 +240,12 @@ def score(
     database_url: Database = None,
 ) -> None:
     """Print the open tickets ranked for escalation at a moment."""
-    from features.store import create_schema, make_engine
     from models.backlog import Backlog
     from models.service import StallService
 
     settings = get_settings()
     moment = _moment(at) or settings.now or datetime.now(UTC)
-    engine = make_engine(database_url or settings.database_url)
-    create_schema(engine)
+    engine = command_store(database_url, settings.database_url)
     service = StallService(Backlog(engine, _desk()), settings.model_dir)
     page = service.escalations(at=moment, limit=limit)
     typer.echo(
@@ -275,35 +275,20 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from stallwatch.serving import serve_workers, startup_problem
 
     settings = get_settings().model_copy()
     if at is not None:
         settings.now = _moment(at)
+    host, port = host or settings.host, port or settings.port
     _desk()  # a bad desk file is a listed problem, not a traceback from uvicorn
-    from stallwatch.serving import check_port_free
-
-    if problem := check_port_free(host or settings.host, port or settings.port):
+    if problem := startup_problem(settings, host, port):
         typer.echo(problem, err=True)
         raise typer.Exit(code=2)
-    if settings.alert_rules is not None:
-        from models.alerts.rules import AlertRulesError, load_rules_file
-
-        try:  # a bad rule file is a listed problem, not a traceback from uvicorn
-            load_rules_file(settings.alert_rules)
-        except AlertRulesError as exc:
-            typer.echo(str(exc), err=True)
-            raise typer.Exit(code=2) from exc
     if workers > 1:
-        from stallwatch.serving import serve_workers
-
-        serve_workers(settings, host or settings.host, port or settings.port, workers)
+        serve_workers(settings, host, port, workers)
         return
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_config=None,
-    )
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
 
 
 @app.command()
@@ -326,6 +311,8 @@ def demo(
     # The policy label's model beats the rule on every cut-off; the gate decides.
     train(k=50, gap_days=7, known_at=at, label="policy", sla_features=True)
     run_promote(get_settings(), None)
+    if warning := replay_warning(get_settings(), at):
+        typer.echo(warning, err=True)
     score(at=at, limit=10)
     typer.echo(f"demo pipeline finished in {time.perf_counter() - started:.0f} s")
     settings = get_settings()
@@ -365,6 +352,7 @@ def evaluate_ttb(
     if label not in ("source", "policy"):
         raise typer.BadParameter(f"--label {label!r}: expected source or policy")
     url = database_url or get_settings().database_url
+    command_store(database_url, url).dispose()
     mode: Literal["source", "policy"] = "policy" if label == "policy" else "source"
     try:
         typer.echo(run_evaluate_ttb(url, _desk(), label=mode, gap_days=gap_days))

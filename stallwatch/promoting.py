@@ -137,3 +137,40 @@ def run_promote(
         f"serves bundle {candidate.bundle_version} from its next request."
     )
     return True
+
+
+def replay_warning(settings: Settings, at: str) -> str | None:
+    """Say so when the served model learned from events after the replay moment.
+
+    The demo replays the store as of ``at``; a champion trained on later
+    history (a data scientist's promotion) would make that replay see the
+    future. None when the served model is older, or none is served.
+    """
+    import pandas as pd
+
+    from training.bundle import BundleError, load_bundle
+
+    try:
+        bundle = load_bundle(settings.model_dir)
+    except BundleError:
+        return None
+    params = bundle.card.get("params", {})
+    # Bundles from before "data_until" name the creation window instead.
+    until = (
+        params.get("data_until") or str(params.get("data_window", "")).split(" .. ")[-1]
+    )
+    if not until:
+        return None
+    moment = pd.Timestamp(at)
+    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment
+    learned = pd.Timestamp(until)
+    learned = learned.tz_localize("UTC") if learned.tzinfo is None else learned
+    if learned <= moment:
+        return None
+    return (
+        f"warning: the served model {bundle.version} learned from events up to "
+        f"{learned.isoformat()}, after the replay moment {moment.isoformat()}, so "
+        "this replay is not honest. Serve the demo's own version with "
+        "`stallwatch promote N --force --reason 'demo replay'`, or run the demo "
+        "in a fresh clone."
+    )

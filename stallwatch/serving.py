@@ -22,9 +22,30 @@ def check_port_free(host: str, port: int) -> str | None:
         except OSError as exc:
             return (
                 f"cannot serve on {host}:{port}: {exc.strerror or exc}; stop what "
-                "listens there, or choose another port with --port or "
-                "STALLWATCH_PORT"
+                "listens there, or choose another port: `STALLWATCH_PORT=8013 make "
+                "run`, or --port 8013 with `stallwatch serve` or `stallwatch demo`"
             )
+    return None
+
+
+def startup_problem(settings: Settings, host: str, port: int) -> str | None:
+    """Return why the service would fail to start, or None: port, rules, store.
+
+    An unreachable store raises ``StoreUnavailableError`` (one line, exit 2).
+    """
+    from stallwatch.stores import open_store
+
+    if problem := check_port_free(host, port):
+        return problem
+    if settings.alert_rules is not None:
+        from models.alerts.rules import AlertRulesError, load_rules_file
+
+        try:
+            load_rules_file(settings.alert_rules)
+        except AlertRulesError as exc:
+            return str(exc)
+    # Made and migrated here, so the app and every worker find it ready.
+    open_store(settings.database_url).dispose()
     return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -13,6 +14,42 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+#: The one folder a command may create for a SQLite store: the default's.
+DEFAULT_STORE_FOLDER = REPO_ROOT / "var"
+#: Shortest STALLWATCH_SESSION_SECRET accepted (the service refuses shorter).
+SESSION_SECRET_MIN_LENGTH = 32
+
+
+def sqlite_folder(url: str) -> Path | None:
+    """Return the folder of a SQLite file store's URL; None for anything else."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    database = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).parent
+
+
+def missing_store_folder(url: str) -> str | None:
+    """Say why a SQLite store's folder is missing, or None if it may be used.
+
+    Only the default store's folder is made on first use: a mistyped path
+    must not silently become a new, empty store.
+    """
+    folder = sqlite_folder(url)
+    if folder is None or folder.is_dir():
+        return None
+    if folder.resolve() == DEFAULT_STORE_FOLDER.resolve():
+        return None
+    return (
+        f"the folder {folder} does not exist; create it or correct the path "
+        f"(only the default store folder {DEFAULT_STORE_FOLDER} is made)"
+    )
 
 
 class Settings(BaseSettings):
@@ -101,6 +138,18 @@ class Settings(BaseSettings):
             "How long a worker trusts a checked key or session (revocation bound)."
         ),
     )
+    login_max_failures: int = Field(
+        default=5,
+        ge=1,
+        le=1_000,
+        description="Failed logins one user name may have within the window.",
+    )
+    login_window_seconds: float = Field(
+        default=900,
+        gt=0,
+        le=86_400,
+        description="The sliding window of login failures; then tries answer 429.",
+    )
 
     @field_validator("alert_rules", mode="before")
     @classmethod
@@ -125,6 +174,23 @@ class Settings(BaseSettings):
                 "expected a SQLAlchemy URL of SQLite or PostgreSQL with psycopg 3, "
                 "e.g. sqlite:///var/stallwatch.db or "
                 "postgresql+psycopg://user@host:5432/db"
+            )
+        if (problem := missing_store_folder(value)) is not None:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("session_secret")
+    @classmethod
+    def _long_session_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        """Refuse a session secret too short to sign tokens safely."""
+        if value is not None and len(value.get_secret_value()) < (
+            SESSION_SECRET_MIN_LENGTH
+        ):
+            raise ValueError(
+                f"expected at least {SESSION_SECRET_MIN_LENGTH} random characters "
+                f"(got {len(value.get_secret_value())}), e.g. from "
+                "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`; "
+                "unset, one is made in STALLWATCH_SESSION_SECRET_FILE"
             )
         return value
 
@@ -181,16 +247,23 @@ def env_name(field: str) -> str:
     return alias if isinstance(alias, str) else f"STALLWATCH_{field.upper()}"
 
 
+def masked_url(url: str) -> str:
+    """Return a database URL as it may be printed: its password as ``***``."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    with contextlib.suppress(ArgumentError):
+        return make_url(url).render_as_string(hide_password=True)
+    # Not a URL SQLAlchemy reads: still hide whatever sits where a password would.
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
 def _shown(field: str, value: object) -> str:
     """Return a bad value as it may be printed: no secret, no password in a URL."""
     if field in _SECRETS:
         return "'***'"
     if field == "database_url" and isinstance(value, str):
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
-        with contextlib.suppress(ArgumentError):
-            value = make_url(value).render_as_string(hide_password=True)
+        value = masked_url(value)
     return repr(value)
 
 

@@ -31,13 +31,13 @@ def _secret(value: object) -> str | None:
 def build_scheduler(settings: Settings) -> AlertScheduler:
     """Build the alert scheduler from the settings; raise if alerts are off."""
     from features.sla.desk import load_desk_file
-    from features.store import create_schema, make_engine
     from models.alerts.delivery import Deliverer, DeliveryConfig
     from models.alerts.engine import AlertEngine
     from models.alerts.rules import load_rules_file
     from models.alerts.scheduler import AlertScheduler
     from models.backlog import Backlog
     from stallwatch.metrics import count_delivery
+    from stallwatch.stores import open_store
 
     if settings.alert_rules is None:
         raise ValueError("STALLWATCH_ALERT_RULES is empty: alerts are turned off")
@@ -47,8 +47,7 @@ def build_scheduler(settings: Settings) -> AlertScheduler:
             "the alert rules send webhooks: set STALLWATCH_WEBHOOK_SECRET "
             "(webhooks are never sent unsigned)"
         )
-    engine = make_engine(settings.database_url)
-    create_schema(engine)
+    engine = open_store(settings.database_url)
     backlog = Backlog(engine, load_desk_file(settings.sla_desk))
     scorer = None
     if rules.uses_model():
@@ -127,8 +126,8 @@ def run_worker(settings: Settings, *, once: bool = False) -> str | None:
             pending = pending_count(scheduler.deliverer.engine)
             return (
                 f"tick at {at.isoformat()}: evaluated {report.evaluated}, "
-                f"decided {report.decided}, delivered "
-                f"{sum(report.delivered.values())}, pending {pending}"
+                f"decided {report.decided}; {report.describe_delivery()}; "
+                f"pending in the outbox {pending}"
             )
         stop.wait(settings.alert_interval_seconds)
     log.info("worker_stopped")

@@ -98,8 +98,8 @@ def test_worker_once_empty_store_reports_nothing_pending(
 
     assert code == 0, output
     assert output.strip().endswith(
-        "tick at 2016-05-24T09:00:00+00:00: evaluated 0, decided 0, "
-        "delivered 0, pending 0"
+        "tick at 2016-05-24T09:00:00+00:00: evaluated 0, decided 0; "
+        "sent 0, to retry 0, dead-lettered 0; pending in the outbox 0"
     )
 
 

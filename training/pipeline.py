@@ -321,6 +321,8 @@ def run_training(
         "features": ",".join(bundle.features),
         "data_window": f"{outcomes['created_at'].min()} .. "
         f"{outcomes['created_at'].max()}",
+        # The latest event it learned from: a replay before it is not honest.
+        "data_until": pd.Timestamp(events["occurred_at"].max()).isoformat(),
         "tickets": int(outcomes.shape[0]),
         "censored_tickets": int(outcomes["stalled"].isna().sum()),
         "label": label,

@@ -182,7 +182,8 @@ def load_case(path: str | Path) -> SlaCase:
     out = IssueCollector(f"case file {path}")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        # RecursionError: arrays or objects nested deeper than the parser goes.
         out.add("<document>", f"readable JSON ({exc})", str(path))
         out.raise_if_any()
     if not isinstance(data, dict):

@@ -37,7 +37,23 @@ class TickReport:
     evaluated: int = 0
     decided: int = 0
     swept: bool = False
+    #: Messages handled, by the state each attempt left them in: ``sent``,
+    #: ``pending`` (to retry later), ``dead``, ``cancelled``, ``lost_claim``.
     delivered: Counter[str] = field(default_factory=Counter)
+
+    def describe_delivery(self) -> str:
+        """Say how the tick's delivery attempts ended, e.g. ``sent 2, to retry 1``."""
+        done = self.delivered
+        parts = [
+            f"sent {done['sent']}",
+            f"to retry {done['pending']}",
+            f"dead-lettered {done['dead']}",
+        ]
+        if done["cancelled"]:
+            parts.append(f"cancelled {done['cancelled']}")
+        if done["lost_claim"]:
+            parts.append(f"taken by another worker {done['lost_claim']}")
+        return ", ".join(parts)
 
 
 class AlertScheduler:
@@ -110,7 +126,7 @@ class AlertScheduler:
                 "evaluated": report.evaluated,
                 "decided": report.decided,
                 "swept": report.swept,
-                "delivered": dict(report.delivered),
+                "outcomes": dict(report.delivered),
             },
         )
         return report
