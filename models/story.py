@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from features.asof import STATE_COLUMNS
 from models.reasons import Reason
 from models.service import NotYetOpenError, StallService, UnknownTicketError
 
@@ -67,10 +68,16 @@ class ScorePoint:
 
 @dataclass(frozen=True)
 class Story:
-    """Everything the story page draws for one ticket."""
+    """Everything the story page draws for one ticket.
+
+    ``state`` is the ticket as of ``at``: each attribute's last known value,
+    folded over every event so far as the escalation list folds it (an event
+    carries only the fields that changed).
+    """
 
     ticket_id: str
     at: datetime
+    state: dict[str, str | None]
     events: list[StoryEvent]
     group_path: list[tuple[datetime, str, bool]]
     scores: list[ScorePoint]
@@ -147,13 +154,20 @@ def ticket_story(service: StallService, ticket_id: str, *, at: datetime) -> Stor
         if group is not None and (not path or path[-1][1] != group):
             path.append((event.occurred_at, group, event.after_moment))
 
+    # One pass over the store: a row after each recent event instant (for the
+    # scores) and a last row at the moment itself (the ticket's current state).
     scorer = service.scorer()
+    scored_at: list[pd.Timestamp] = []
+    if scorer is not None:
+        known = stored.loc[stored["occurred_at"] <= moment, "occurred_at"]
+        scored_at = known.drop_duplicates().tail(MAX_SCORED_MOMENTS).to_list()
+    moments = pd.DataFrame({"ticket_id": ticket_id, "at": [*scored_at, moment]})
+    rows = service.backlog.rows_at(moments)
+    state = {column: _text(rows.iloc[-1][column]) for column in STATE_COLUMNS}
+
     scores: list[ScorePoint] = []
-    instants = stored.loc[stored["occurred_at"] <= moment, "occurred_at"]
-    instants = instants.drop_duplicates().tail(MAX_SCORED_MOMENTS)
-    if scorer is not None and len(instants):
-        moments = pd.DataFrame({"ticket_id": ticket_id, "at": instants.to_numpy()})
-        rows = service.backlog.rows_at(moments)
+    if scorer is not None and scored_at:
+        rows = rows.iloc[:-1]
         for t, scored in zip(rows["at"], scorer.score(rows), strict=True):
             scores.append(
                 ScorePoint(
@@ -166,6 +180,7 @@ def ticket_story(service: StallService, ticket_id: str, *, at: datetime) -> Stor
     return Story(
         ticket_id=ticket_id,
         at=moment.to_pydatetime(),
+        state=state,
         events=events,
         group_path=path,
         scores=scores,

@@ -2,13 +2,17 @@
 
 The login form carries a CSRF token bound to a short-lived cookie; the
 session's own CSRF token (an HMAC of the session token) is printed in every
-page and sent back by the page's scripts and the logout form.
+page and sent back by the page's scripts and the logout form. Password
+guessing is throttled per user name in the store
+(:mod:`features.access.throttle`): past the limit the form answers 429.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -18,12 +22,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 
 from api.auth.deps import SESSION_COOKIE, LoginRequiredError, get_gate
-from features.access.users import check_password, end_session, start_session
+from features.access.throttle import LoginLimit, attempt_login
+from features.access.users import end_session, start_session
 from stallwatch.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(tags=["login"])
+log = logging.getLogger("stallwatch.api")
 
 #: The cookie that binds a login form's CSRF token to the browser that got it.
 LOGIN_COOKIE = "stallwatch_login"
@@ -84,6 +90,40 @@ def _form_page(
     return page
 
 
+def _login_limit(settings: Settings) -> LoginLimit:
+    return LoginLimit(
+        max_failures=settings.login_max_failures,
+        window=timedelta(seconds=settings.login_window_seconds),
+    )
+
+
+def _wait_words(seconds: int) -> str:
+    """Say a wait in words: seconds under two minutes, else whole minutes."""
+    if seconds < 120:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{math.ceil(seconds / 60)} minutes"
+
+
+def _paused_page(
+    request: Request, *, next_path: str, name: str, wait: timedelta
+) -> HTMLResponse:
+    """Answer 429: the name has too many recent failures (known or not alike)."""
+    seconds = math.ceil(wait.total_seconds())
+    log.warning("login_throttled", extra={"retry_after_seconds": seconds})
+    page = _form_page(
+        request,
+        next_path=next_path,
+        error=(
+            "Too many failed logins for this name, so it is paused: "
+            f"try again in {_wait_words(seconds)}."
+        ),
+        name=name,
+        status=429,
+    )
+    page.headers["retry-after"] = str(seconds)
+    return page
+
+
 async def _form(request: Request) -> dict[str, str]:
     body = await request.body()
     if len(body) > _MAX_FORM_BYTES:
@@ -115,9 +155,19 @@ async def login(request: Request) -> Response:
             name=name,
             status=403,
         )
-    user = await run_in_threadpool(
-        check_password, gate.engine, name=name, password=form.get("password", "")
+    outcome = await run_in_threadpool(
+        attempt_login,
+        gate.engine,
+        name=name,
+        password=form.get("password", ""),
+        limit=_login_limit(_settings(request)),
+        now=datetime.now(UTC),
     )
+    if outcome.retry_after is not None:
+        return _paused_page(
+            request, next_path=next_path, name=name, wait=outcome.retry_after
+        )
+    user = outcome.user
     if user is None:
         return _form_page(
             request,

@@ -1,9 +1,10 @@
-"""Tables of API keys, manager logins and their sessions.
+"""Tables of API keys, manager logins, their sessions and login attempts.
 
 They live on the event store's :data:`features.store.metadata`; migration
-``0004`` creates them. No secret is stored in the clear: a key or a session
-token is kept as its SHA-256 (both are random 256-bit tokens, so a fast hash
-is enough), a password as an argon2id hash.
+``0004`` creates the first three, ``0006`` the login attempts. No secret is
+stored in the clear: a key or a session token is kept as its SHA-256 (both are
+random 256-bit tokens, so a fast hash is enough), a password as an argon2id
+hash. A login attempt keeps the SHA-256 of the name typed, never the name.
 """
 
 from __future__ import annotations
@@ -47,4 +48,14 @@ sessions_table = sa.Table(
     ),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
+login_attempts_table = sa.Table(
+    "login_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name_sha256", sa.String(64), nullable=False),
+    sa.Column("attempted_at", UTCDateTime, nullable=False),
+    sa.Index("ix_login_attempts_name_sha256", "name_sha256", "attempted_at"),
+    sa.Index("ix_login_attempts_attempted_at", "attempted_at"),
 )

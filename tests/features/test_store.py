@@ -99,7 +99,7 @@ def test_create_schema_migrations_match_the_tables(
     with engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), metadata)
         version = conn.execute(sa_text("SELECT version_num FROM alembic_version"))
-        assert version.scalar_one() == "0005"
+        assert version.scalar_one() == "0006"
     assert differences == []
 
 
@@ -160,4 +160,4 @@ def test_create_schema_from_processes_starting_together_migrates_once(
     engine = make_engine(postgres_url)
     with engine.connect() as conn:
         versions = conn.execute(sa_text("SELECT version_num FROM alembic_version"))
-        assert versions.scalars().all() == ["0005"]
+        assert versions.scalars().all() == ["0006"]
