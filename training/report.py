@@ -67,7 +67,9 @@ def results_table(
             "isotonic, chosen and fitted on the validation window): expected "
             f"calibration error {ece[0]} raw, "
             f"{ece[1]} calibrated; Brier score {score[0]} raw, {score[1]} "
-            "calibrated.",
+            "calibrated. This is a quick check on each cut-off's own validation "
+            "rows, without the gap and censoring weights of the served model's "
+            "calibration; `stallwatch evaluate` measures that protocol.",
             "",
         ]
 
