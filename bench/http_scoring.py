@@ -341,6 +341,15 @@ def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
+def _verdict(shortfall: float, *, strict: bool = False) -> str:
+    """Say met, or missed by how many times (``shortfall`` above 1 misses).
+
+    ``strict``: a goal of "under" is missed at exactly 1 too.
+    """
+    met = shortfall < 1 if strict else shortfall <= 1
+    return "met" if met else f"missed by {shortfall:.1f} times"
+
+
 def _median(loads: list[Load], field: str) -> float:
     return statistics.median(getattr(load, field) for load in loads)
 
@@ -405,11 +414,29 @@ def _report(
         "|---|---|---|",
         f"| at least 30 times `mlflow models serve` | {ratio_m:,.1f} times "
         f"(rounds {min(vs_mlflow):,.1f} to {max(vs_mlflow):,.1f}) | "
-        f"{'met' if ratio_m >= 30 else 'missed'} |",
+        f"{_verdict(30 / ratio_m)} |",
         f"| at least 40 % of the constant endpoint | {ratio_c:.0%} "
         f"(rounds {min(vs_constant):.0%} to {max(vs_constant):.0%}) | "
-        f"{'met' if ratio_c >= 0.4 else 'missed'} |",
-        f"| p99 under 10 ms | {p99:.1f} ms | {'met' if p99 < 10 else 'missed'} |",
+        f"{_verdict(0.4 / ratio_c)} |",
+        f"| p99 under 10 ms | {p99:.1f} ms | {_verdict(p99 / 10, strict=True)} |",
+        "",
+    ]
+    # One connection: each request's own time, without queueing.
+    alone = _median(results[("stallwatch", 1, 1)], "p50")
+    ceiling = _median(results[("constant", 1, 1)], "p50")
+    lines += [
+        "What bounds one worker: with one connection a request takes "
+        f"{alone:.2f} ms (p50) against the constant endpoint's {ceiling:.2f} ms, "
+        "so about "
+        f"{alone - ceiling:.2f} ms of it is stallwatch's own work: the "
+        "one-ticket service call of the first table (features and clocks, then "
+        "LightGBM's SHAP contributions for the reasons and the time-to-breach "
+        "hazards, see its profile) plus the key check and the hop to the "
+        "scoring thread. Python holds one core per worker, so with more "
+        "connections the requests queue behind one another: the throughput "
+        "stays near one request per that time, and the latency grows with the "
+        "queue. More throughput comes from more workers (the 2-worker rows), "
+        "not from more connections.",
         "",
     ]
     return lines
