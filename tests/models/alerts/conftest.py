@@ -115,6 +115,18 @@ def write_rules(path: Path, text: str) -> Path:
 REPO = Path(__file__).resolve().parents[3]
 DEFAULT_RULES = REPO / "models" / "alerts" / "default_rules.yaml"
 UCI_DESK = REPO / "features" / "sla" / "desks" / "uci.yaml"
+#: One team, e-mailed urgently for every breached first response.
+FIRST_RESPONSE_RULES = """
+version: 1
+recipients:
+  team: {email: team@example.invalid}
+routing:
+  teams: {"*": team}
+rules:
+  - name: sla_breach
+    when: {clock: first_response, breached: true}
+    then: {mark: red, notify_team: true, urgent: true}
+"""
 
 
 def _wal(connection: Any, record: Any) -> None:

@@ -30,23 +30,13 @@ from features.alerts.tables import alerts_table, audit_table
 from features.store import create_schema, make_engine, write_events
 from models.alerts.delivery import message_id
 from tests.conftest import EventMaker, frame
-from tests.models.alerts.conftest import REPO, Mailbox
+from tests.models.alerts.conftest import FIRST_RESPONSE_RULES, REPO, Mailbox
 
 STORES = [
     pytest.param("sqlite_url", id="sqlite"),
     pytest.param("postgres_url", id="postgresql", marks=pytest.mark.postgres),
 ]
-RULES = """
-version: 1
-recipients:
-  team: {email: team@example.invalid}
-routing:
-  teams: {"*": team}
-rules:
-  - name: sla_breach
-    when: {clock: first_response, breached: true}
-    then: {mark: red, notify_team: true, urgent: true}
-"""
+RULES = FIRST_RESPONSE_RULES
 TICKETS = 30
 
 

@@ -17,19 +17,9 @@ from features.alerts.outbox import outbox_rows
 from features.store import create_schema, make_engine, write_events
 from stallwatch.settings import get_settings
 from tests.conftest import EventMaker, frame
-from tests.models.alerts.conftest import Mailbox, free_port
+from tests.models.alerts.conftest import FIRST_RESPONSE_RULES, Mailbox, free_port
 
-RULES = """
-version: 1
-recipients:
-  team: {email: team@example.invalid}
-routing:
-  teams: {"*": team}
-rules:
-  - name: sla_breach
-    when: {clock: first_response, breached: true}
-    then: {mark: red, notify_team: true, urgent: true}
-"""
+RULES = FIRST_RESPONSE_RULES
 #: Three days after the tickets were opened, none answered: all breached.
 NOW = "2016-03-10T09:00:00+00:00"
 
