@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from goals import verdict
 from pyinstrument import Profiler
 
 from features.asof import event_states, features_at
@@ -167,9 +168,9 @@ def run(*, sizes: list[int], env: dict[str, str]) -> list[str]:
         "| goal | measured | verdict |",
         "|---|---|---|",
         f"| at least 50,000 tickets/s on 2 cores | {rate:,.0f} | "
-        f"{'met' if rate >= 50_000 else f'missed by {50_000 / rate:.1f} times'} |",
+        f"{verdict(50_000 / rate)} |",
         f"| within 3 times LightGBM's raw batch predict | {ratio:.1f} times | "
-        f"{'met' if ratio <= 3 else f'missed by {ratio / 3:.1f} times'} |",
+        f"{verdict(ratio / 3)} |",
     ]
     profiled = results[min(1, len(results) - 1)]
     lines += [

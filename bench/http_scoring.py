@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import postgres_store
+from goals import verdict
 from setup_model import MOMENT, request_body, sample_ticket
 
 from features.access.keys import create_key
@@ -341,15 +342,6 @@ def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
-def _verdict(shortfall: float, *, strict: bool = False) -> str:
-    """Say met, or missed by how many times (``shortfall`` above 1 misses).
-
-    ``strict``: a goal of "under" is missed at exactly 1 too.
-    """
-    met = shortfall < 1 if strict else shortfall <= 1
-    return "met" if met else f"missed by {shortfall:.1f} times"
-
-
 def _median(loads: list[Load], field: str) -> float:
     return statistics.median(getattr(load, field) for load in loads)
 
@@ -414,11 +406,11 @@ def _report(
         "|---|---|---|",
         f"| at least 30 times `mlflow models serve` | {ratio_m:,.1f} times "
         f"(rounds {min(vs_mlflow):,.1f} to {max(vs_mlflow):,.1f}) | "
-        f"{_verdict(30 / ratio_m)} |",
+        f"{verdict(30 / ratio_m)} |",
         f"| at least 40 % of the constant endpoint | {ratio_c:.0%} "
         f"(rounds {min(vs_constant):.0%} to {max(vs_constant):.0%}) | "
-        f"{_verdict(0.4 / ratio_c)} |",
-        f"| p99 under 10 ms | {p99:.1f} ms | {_verdict(p99 / 10, strict=True)} |",
+        f"{verdict(0.4 / ratio_c)} |",
+        f"| p99 under 10 ms | {p99:.1f} ms | {verdict(p99 / 10, strict=True)} |",
         "",
     ]
     # One connection: each request's own time, without queueing.
