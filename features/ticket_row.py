@@ -155,8 +155,12 @@ class _Fold:
     status_since: float = _NAN
 
 
-def _fold(events: list[dict[str, Any]], at_ns: float) -> tuple[_Fold, dict[str, Any]]:
-    """Fold the events up to ``at_ns`` by the rules of ``event_states``."""
+def _fold(events: list[dict[str, Any]], at_ns: int) -> tuple[_Fold, dict[str, Any]]:
+    """Fold the events up to ``at_ns`` by the rules of ``event_states``.
+
+    ``at_ns`` stays an integer: a float64 cannot hold today's epoch
+    nanoseconds exactly, and an event at the very instant must count.
+    """
     fold = _Fold()
     state: dict[str, Any] = dict.fromkeys(STATE_COLUMNS)
     groups: set[str] = set()
@@ -164,9 +168,9 @@ def _fold(events: list[dict[str, Any]], at_ns: float) -> tuple[_Fold, dict[str, 
     spent = dict.fromkeys(_TIMED, 0.0)
     joined: set[str] = set()
     for i, event in enumerate(events):
-        t = float(event["t_ns"])
-        if t > at_ns:
+        if event["t_ns"] > at_ns:
             break
+        t = float(event["t_ns"])
         previous_group, previous_status = state["group"], state["status"]
         for column in STATE_COLUMNS:
             if event.get(column) is not None:
@@ -210,7 +214,7 @@ def _fold(events: list[dict[str, Any]], at_ns: float) -> tuple[_Fold, dict[str, 
         fold.t = t
 
         # Group membership after each instant, as the group load counts it.
-        last_at_instant = i + 1 == len(events) or events[i + 1]["t_ns"] != t
+        last_at_instant = i + 1 == len(events) or events[i + 1]["t_ns"] != event["t_ns"]
         done = state["status"] in _DONE or fold.merged
         if last_at_instant and group is not None and not done:
             joined.add(group)
@@ -268,15 +272,16 @@ def ticket_row(
         (None for missing text, NaN for missing numbers); None when the ticket
         has no event at or before ``at``.
     """
-    at_ns = float(_ns(at))
-    if not events or events[0]["t_ns"] > at_ns:
+    at_int = _ns(at)
+    if not events or events[0]["t_ns"] > at_int:
         return None
-    fold, state = _fold(events, at_ns)
+    fold, state = _fold(events, at_int)
+    at_ns = float(at_int)
     since_event = at_ns - fold.t
     status = state["status"]
     done = status in _DONE or fold.merged
     row: dict[str, Any] = {"ticket_id": events[0]["ticket_id"]}
-    row["at"] = pd.Timestamp(int(at_ns), tz="UTC")
+    row["at"] = pd.Timestamp(at_int, tz="UTC")
     for column in STATE_COLUMNS:
         row[column] = state[column]
     row["done"] = done

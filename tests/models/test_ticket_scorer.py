@@ -234,3 +234,28 @@ def test_service_one_stored_ticket_equals_the_batch_path(
 
     with pytest.raises(UnknownTicketError):
         service.score_tickets([("no-such-ticket", None)], at=at)
+
+
+@pytest.mark.parametrize("fraction", [".999999", ".999998", ".000001", ".5"])
+def test_an_event_at_the_very_moment_counts_to_the_microsecond(
+    setup: Setup, fraction: str
+) -> None:
+    """Epoch nanoseconds of 2016 do not fit a float64 exactly; the cut must not
+    drop an event that happened at the moment itself."""
+    at = pd.Timestamp(f"2016-03-10T09:00:00{fraction}+00:00")
+    events = [
+        {"occurred_at": at, "kind": "created", "status": "new", "group": "G1"},
+        {"occurred_at": at, "kind": "assigned", "group": "G2"},
+    ]
+    row = sent_ticket_row(
+        setup.backlog.desk, setup.context, "T-micro", events, at.to_pydatetime()
+    )
+    assert row is not None
+    assert row["at"] == at and row["n_events"] == 2.0
+    assert row["group"] == "G2"
+    # One microsecond earlier, nothing has happened yet.
+    before = (at - pd.Timedelta(nanoseconds=1000)).to_pydatetime()
+    assert (
+        sent_ticket_row(setup.backlog.desk, setup.context, "T-micro", events, before)
+        is None
+    )
