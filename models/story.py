@@ -164,6 +164,9 @@ def ticket_story(service: StallService, ticket_id: str, *, at: datetime) -> Stor
     moments = pd.DataFrame({"ticket_id": ticket_id, "at": [*scored_at, moment]})
     rows = service.backlog.rows_at(moments)
     state = {column: _text(rows.iloc[-1][column]) for column in STATE_COLUMNS}
+    if bool(rows.iloc[-1]["merged"]):
+        # A merge is final: later events do not reopen the ticket.
+        state["status"] = "closed"
 
     scores: list[ScorePoint] = []
     if scorer is not None and scored_at:

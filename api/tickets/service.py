@@ -47,7 +47,8 @@ def ticket_sla(service: StallService, *, ticket_id: str, at: datetime) -> Ticket
         as_of=clocks.at,
         policy=clocks.policy.name,
         calendar_version=clocks.calendar_version,
-        status=clocks.status,
+        # A merge is final and closes the ticket, whatever came after it.
+        status="closed" if clocks.merged else clocks.status,
         merged=clocks.merged,
         clocks=[
             ClockOut(

@@ -136,3 +136,42 @@ def test_story_header_as_of_an_earlier_moment_shows_the_state_then(
     assert page.status_code == 200, page.text
     assert _header(page.text)["group"] == "Later Team"
     assert _header(page.text)["owner"] == "ana"
+
+
+def test_a_merged_ticket_stays_closed_on_its_page_and_its_clocks(
+    served: TestClient,
+) -> None:
+    # Merged, then an event that would reopen it: a merge is final.
+    sent = served.post(
+        "/v1/events",
+        json={
+            "events": [
+                {
+                    "event_id": "crm-7-m",
+                    "ticket_id": "T-7",
+                    "occurred_at": "2016-03-15T11:00:00+00:00",
+                    "kind": "merged",
+                },
+                {
+                    "event_id": "crm-7-r",
+                    "ticket_id": "T-7",
+                    "occurred_at": "2016-03-15T12:00:00+00:00",
+                    "kind": "reopened",
+                    "status": "open",
+                },
+            ]
+        },
+    )
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["stored"] == 2
+
+    page = served.get("/tickets/T-7")
+    assert page.status_code == 200, page.text
+    assert _header(page.text)["status"] == "closed"
+
+    sla = served.get("/v1/tickets/T-7/sla")
+    assert sla.status_code == 200, sla.text
+    assert (sla.json()["status"], sla.json()["merged"]) == ("closed", True)
+    # and it is off the list of open tickets
+    listed = served.get("/v1/escalations")
+    assert listed.json()["items"] == []
