@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 from datetime import UTC, datetime
@@ -248,14 +247,14 @@ def env_name(field: str) -> str:
 
 
 def masked_url(url: str) -> str:
-    """Return a database URL as it may be printed: its password as ``***``."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    """Return a database URL as it may be printed: every password as ``***``.
 
-    with contextlib.suppress(ArgumentError):
-        return make_url(url).render_as_string(hide_password=True)
-    # Not a URL SQLAlchemy reads: still hide whatever sits where a password would.
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    Text rather than a parsed URL: a password holding an unescaped ``@`` is
+    read by URL parsers as part of the host, so everything between ``user:``
+    and the last ``@`` of the address goes; so does a ``password=`` option.
+    """
+    shown = re.sub(r"(://[^:/@?#]*:)[^?#]*@", r"\1***@", url)
+    return re.sub(r"([?&]password=)[^&#]*", r"\1***", shown, flags=re.IGNORECASE)
 
 
 def _shown(field: str, value: object) -> str:
