@@ -9,9 +9,11 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger("stallwatch.api")
 
@@ -159,6 +161,19 @@ def _not_json(error: dict[str, Any]) -> bool:
     return tuple(error["loc"]) == ("body",) and isinstance(error.get("input"), bytes)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers at the request's path.
+
+    The router's 405 names only the first route that matched the path; a
+    path served by several routes (GET and HEAD, GET and POST) allows them all.
+    """
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        if route.methods and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Make every error, expected or not, answer in the one shape."""
 
@@ -209,8 +224,18 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 400 and isinstance(cause, ValueError | RecursionError):
             # FastAPI could not decode the body (bad UTF-8, nesting too deep).
             return _unreadable(cause)
+        # Keep what the exception says beside its status: Allow on a 405,
+        # WWW-Authenticate on a 401, Retry-After on a 429 or 503.
+        headers = dict(exc.headers) if exc.headers else {}
+        if exc.status_code == 405:
+            allowed = allowed_methods(request)
+            if allowed:
+                headers = {k: v for k, v in headers.items() if k.lower() != "allow"}
+                headers["Allow"] = ", ".join(allowed)
         return JSONResponse(
-            _body("http_error", str(exc.detail), []), status_code=exc.status_code
+            _body("http_error", str(exc.detail), []),
+            status_code=exc.status_code,
+            headers=headers or None,
         )
 
     async def on_store_busy(request: Request, exc: Exception) -> JSONResponse:

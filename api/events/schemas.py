@@ -29,11 +29,15 @@ class LiveEventIn(EventIn):
 class EventsIn(BaseModel):
     """A batch of live events; each is checked on its own (see LiveEventIn)."""
 
-    events: list[dict[str, Any]] = Field(
+    # Any element is let through here, so that one which is not an object (a
+    # number, a string, a list, null) is rejected alone by the service rather
+    # than failing the whole batch.
+    events: list[Any] = Field(
         min_length=1,
         max_length=MAX_EVENTS_PER_REQUEST,
-        description="Objects of the LiveEventIn shape; a bad one is rejected "
-        "alone, with its reasons, and kept for inspection.",
+        description="Objects of the LiveEventIn shape; a bad one, or an element "
+        "that is not an object, is rejected alone, with its reasons, and kept "
+        "for inspection.",
     )
 
 

@@ -20,6 +20,21 @@ from models.service import StallService
 _EVENT = TypeAdapter(LiveEventIn)
 
 
+def _json_kind(value: object) -> str:
+    """Name a decoded JSON value's type as JSON does (``null``, ``array``...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return type(value).__name__
+
+
 def _store_id(event: LiveEventIn) -> str:
     return f"{event.source}:{event.event_id}"
 
@@ -30,28 +45,37 @@ def ingest(service: StallService, *, request: EventsIn) -> EventsOut:
     accepted: list[tuple[int, LiveEventIn]] = []
     rejected: list[tuple[str, str]] = []
     for index, raw in enumerate(request.events):
-        try:
-            accepted.append((index, _EVENT.validate_python(raw)))
-        except ValidationError as exc:
+        if not isinstance(raw, dict):
             problems = [
                 EventProblemOut(
-                    loc=["body", "events", index, *e["loc"]], message=e["msg"]
+                    loc=["body", "events", index],
+                    message=f"expected an object; got {_json_kind(raw)}",
                 )
-                for e in exc.errors()
             ]
-            raw_id = raw.get("event_id") if isinstance(raw, dict) else None
-            results[index] = EventResultOut(
-                index=index,
-                event_id=raw_id if isinstance(raw_id, str) else None,
-                status="rejected",
-                problems=problems,
+        else:
+            try:
+                accepted.append((index, _EVENT.validate_python(raw)))
+                continue
+            except ValidationError as exc:
+                problems = [
+                    EventProblemOut(
+                        loc=["body", "events", index, *e["loc"]], message=e["msg"]
+                    )
+                    for e in exc.errors()
+                ]
+        raw_id = raw.get("event_id") if isinstance(raw, dict) else None
+        results[index] = EventResultOut(
+            index=index,
+            event_id=raw_id if isinstance(raw_id, str) else None,
+            status="rejected",
+            problems=problems,
+        )
+        rejected.append(
+            (
+                json.dumps(raw, default=str),
+                json.dumps([p.model_dump() for p in problems]),
             )
-            rejected.append(
-                (
-                    json.dumps(raw, default=str),
-                    json.dumps([p.model_dump() for p in problems]),
-                )
-            )
+        )
 
     # A ticket's events may not come before its created event.
     late = _before_created(service, accepted)

@@ -23,11 +23,39 @@ class HealthOut(BaseModel):
     model_version: str | None
 
 
+def _headers_only(answer: BaseModel, status_code: int = 200) -> Response:
+    """Answer a HEAD as the GET would, with its status and headers, no body.
+
+    The body is rendered as the GET renders it (Pydantic's JSON) only to give
+    the same ``content-length``; then it is dropped.
+    """
+    body = answer.model_dump_json().encode()
+    return Response(
+        status_code=status_code,
+        headers={"content-length": str(len(body))},
+        media_type="application/json",
+    )
+
+
+def _health(service: StallService) -> HealthOut:
+    scorer = service.scorer()
+    return HealthOut(status="ok", model_version=scorer.version if scorer else None)
+
+
 @router.get("/healthz", response_model=HealthOut)
 def healthz(service: StallService = Depends(get_service)) -> HealthOut:
     """Report that the service is up and which model version it serves."""
-    scorer = service.scorer()
-    return HealthOut(status="ok", model_version=scorer.version if scorer else None)
+    return _health(service)
+
+
+@router.head(
+    "/healthz",
+    response_class=Response,
+    responses={200: {"description": "The service is up (GET /healthz's headers)."}},
+)
+def healthz_head(service: StallService = Depends(get_service)) -> Response:
+    """Answer GET /healthz's status and headers, without a body."""
+    return _headers_only(_health(service))
 
 
 class ReadyOut(BaseModel):
@@ -67,14 +95,33 @@ def readyz(
     response: Response, service: StallService = Depends(get_service)
 ) -> ReadyOut:
     """Report readiness: 200 when ready or degraded, 503 when the store is down."""
+    answer = _readiness(service)
+    if answer.status == "unavailable":
+        response.status_code = 503
+    return answer
+
+
+@router.head(
+    "/readyz",
+    response_class=Response,
+    responses={
+        200: {"description": "Ready or degraded (GET /readyz's headers)."},
+        503: {"description": "The store does not answer."},
+    },
+)
+def readyz_head(service: StallService = Depends(get_service)) -> Response:
+    """Answer GET /readyz's status and headers, without a body."""
+    answer = _readiness(service)
+    return _headers_only(answer, 503 if answer.status == "unavailable" else 200)
+
+
+def _readiness(service: StallService) -> ReadyOut:
     state = service.readiness()
     if state.message is not None:
         # The store's own words may name host paths: the log keeps them.
         log.debug("readiness", extra={"reason": state.reason, "error": state.message})
     version = public_version(state.reason, state.wanted_version)
     ranked_by = "sla_rules" if state.model_version is None else "sla_rules_and_model"
-    if state.status == "unavailable":
-        response.status_code = 503
     return ReadyOut(
         status=state.status,  # type: ignore[arg-type]
         reason=state.reason,  # type: ignore[arg-type]
