@@ -10,7 +10,6 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,94 +23,24 @@ from features.sla.clocks import compute_clocks
 from features.sla.model import TicketClocks
 from features.store import ingest_live_events, keep_rejected, ticket_spans
 from models.alerts.engine import AlertEngine
+from models.answers import (
+    Escalation,
+    EscalationPage,
+    ModelUnavailableError,
+    NotYetOpenError,
+    Readiness,
+    TicketRisk,
+    UnknownTicketError,
+)
 from models.backlog import Backlog
-from models.escalation import RankReason, rank
+from models.escalation import rank
+from models.escalation_items import escalation_items, until_breach
 from models.reasons import Reason
 from models.scorer import BundleError, CurrentPointer, StallScorer, TimeToBreach
 from models.ticket_scorer import RowScorer, sent_ticket_row
 from training.bundle import load_bundle
 
 log = logging.getLogger("stallwatch.models")
-
-
-class UnknownTicketError(LookupError):
-    """A ticket was asked for by id but the store has no events for it."""
-
-    def __init__(self, index: int, ticket_id: str) -> None:
-        self.index = index
-        self.ticket_id = ticket_id
-        super().__init__(f"ticket {ticket_id!r} is not in the store")
-
-
-class NotYetOpenError(ValueError):
-    """The scoring moment lies before the ticket's first event."""
-
-    def __init__(self, index: int, ticket_id: str) -> None:
-        self.index = index
-        self.ticket_id = ticket_id
-        super().__init__(f"ticket {ticket_id!r} has no event at or before the moment")
-
-
-class ModelUnavailableError(RuntimeError):
-    """No model bundle could be loaded; ``reason`` says why (see BundleError)."""
-
-    def __init__(self, message: str, *, reason: str = "model_missing") -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class Readiness:
-    """What ``/readyz`` reports.
-
-    ``status`` is ``ready`` (store answers, the promoted model is served),
-    ``degraded`` (store answers; the list is ranked by the SLA rules alone or
-    by an older model, and ``reason`` says why) or ``unavailable`` (the store
-    does not answer).
-    """
-
-    status: str
-    reason: str | None
-    model_version: str | None
-    wanted_version: str | None
-    message: str | None
-
-
-@dataclass(frozen=True)
-class TicketRisk:
-    """A scored ticket."""
-
-    ticket_id: str
-    probability: float
-    band: str
-    reasons: list[Reason]
-    is_open: bool
-    time_to_breach: TimeToBreach | None = None
-
-
-@dataclass(frozen=True)
-class Escalation:
-    """One row of the manager's escalation list."""
-
-    rank: int
-    ticket_id: str
-    why: RankReason
-    probability: float | None
-    band: str | None
-    reasons: list[Reason]
-    fields: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class EscalationPage:
-    """A page of the ranked list."""
-
-    total: int
-    items: list[Escalation]
-    model_version: str | None
-
-
-_FIELDS = ("group", "category", "subcategory", "priority", "status", "channel")
 
 
 class StallService:
@@ -280,7 +209,7 @@ class StallService:
                 band=scores[t].band,
                 reasons=scores[t].reasons,
                 is_open=bool(still_open[t]),
-                time_to_breach=_until_breach(
+                time_to_breach=until_breach(
                     scores[t].time_to_breach,
                     is_open=bool(still_open[t]),
                     breached=bool(breached[t]),
@@ -336,7 +265,7 @@ class StallService:
             band=score.band,
             reasons=score.reasons,
             is_open=not row["done"],
-            time_to_breach=_until_breach(
+            time_to_breach=until_breach(
                 score.time_to_breach,
                 is_open=not row["done"],
                 breached=row["sla_breached_clocks"] > 0,
@@ -441,39 +370,17 @@ class StallService:
             ):
                 explained[int(position)] = scored.reasons
                 timed[int(position)] = scored.time_to_breach
-        records = rows.iloc[page].to_dict("records")
-        items = [
-            Escalation(
-                rank=offset + n + 1,
-                ticket_id=str(record["ticket_id"]),
-                why=why[int(position)],
-                probability=None
-                if probability is None
-                else float(probability[position]),
-                band=None if bands is None else str(bands[position]),
-                reasons=explained.get(int(position), []),
-                fields={
-                    **{k: _plain(record[k]) for k in _FIELDS},
-                    "age_hours": round(float(record["age_hours"]), 2),
-                    "hours_since_agent_action": round(
-                        float(record["hours_since_agent_action"]), 2
-                    ),
-                    "handoffs": int(record["handoffs"]),
-                    "sla_next_due": _instant(record["sla_next_due"]),
-                    "sla_breached_since": _instant(record["sla_breached_since"]),
-                    "sla_clocks": dict(record["sla_clocks"] or {}),
-                    "time_to_breach": _plain_time(
-                        _until_breach(
-                            timed.get(int(position)),
-                            is_open=True,
-                            breached=_instant(record["sla_breached_since"]) is not None,
-                        )
-                    ),
-                    "feedback": _feedback(feedback.get(str(record["ticket_id"]))),
-                },
-            )
-            for n, (position, record) in enumerate(zip(page, records, strict=True))
-        ]
+        items = escalation_items(
+            rows,
+            page,
+            offset=offset,
+            why=why,
+            probability=probability,
+            bands=bands,
+            explained=explained,
+            timed=timed,
+            feedback=feedback,
+        )
         return EscalationPage(
             total=len(order),
             items=items,
@@ -481,32 +388,13 @@ class StallService:
         )
 
 
-def _until_breach(
-    value: TimeToBreach | None, *, is_open: bool, breached: bool
-) -> TimeToBreach | None:
-    """Return the time to breach, None once the ticket is resolved or breached."""
-    return value if is_open and not breached else None
-
-
-def _plain_time(value: TimeToBreach | None) -> dict[str, float] | None:
-    return None if value is None else dict(vars(value))
-
-
-def _feedback(record: dict[str, Any] | None) -> dict[str, Any] | None:
-    if record is None:
-        return None
-    return {k: record[k] for k in ("action", "until", "by", "note", "recorded_at")}
-
-
-def _instant(value: Any) -> datetime | None:
-    if value is None or value is pd.NaT or pd.isna(value):
-        return None
-    return pd.Timestamp(value).to_pydatetime()
-
-
-def _plain(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if value is pd.NA:
-        return None
-    return str(value)
+__all__ = [
+    "Escalation",
+    "EscalationPage",
+    "ModelUnavailableError",
+    "NotYetOpenError",
+    "Readiness",
+    "StallService",
+    "TicketRisk",
+    "UnknownTicketError",
+]
