@@ -1,8 +1,10 @@
-"""Fixtures of the report and page tests: a store holding a real slice."""
+"""Fixtures of the API tests: a store holding a real slice (reports, pages),
+and an empty store served with an admin key (error answers)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,10 @@ from fastapi.testclient import TestClient
 from features.store import create_schema, make_engine, write_events
 from stallwatch.settings import Settings
 from tests.api.reference import AS_OF, Ticket, replay
-from tests.credentials import admin_headers
+from tests.credentials import admin_headers, key_headers
+
+#: The service's clock in the error-answer tests.
+ANSWERS_NOW = datetime(2016, 3, 9, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +54,24 @@ def report_client(
 def report_reference(report_store: str) -> dict[str, Ticket]:
     """Every ticket of the store replayed by hand up to :data:`AS_OF`."""
     return replay(report_store)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """A store of its own, no model, and ANSWERS_NOW as the service's clock."""
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'store.db'}",
+        model_dir=tmp_path / "no-model",
+        alert_rules=None,
+        now=ANSWERS_NOW,
+    )
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """The service, called with an admin key named ``desk-crm``."""
+    from api.app import create_app
+
+    headers = key_headers(settings, ("admin",), name="desk-crm")
+    with TestClient(create_app(settings), headers=headers) as test_client:
+        yield test_client

@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,30 +19,8 @@ from features.store import events_table, make_engine, rejected_table
 from stallwatch.settings import Settings
 from tests.credentials import key_headers
 
-NOW = datetime(2016, 3, 9, 12, 0, tzinfo=UTC)
 JSON = {"content-type": "application/json"}
 PAGES = Path(__file__).resolve().parents[2] / "api" / "pages"
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """A store of its own, no model, and NOW as the service's clock."""
-    return Settings(
-        database_url=f"sqlite:///{tmp_path / 'store.db'}",
-        model_dir=tmp_path / "no-model",
-        alert_rules=None,
-        now=NOW,
-    )
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    """The service, called with an admin key named ``desk-crm``."""
-    from api.app import create_app
-
-    headers = key_headers(settings, ("admin",), name="desk-crm")
-    with TestClient(create_app(settings), headers=headers) as test_client:
-        yield test_client
 
 
 def _counts(url: str) -> tuple[int, int]:

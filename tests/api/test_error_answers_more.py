@@ -7,8 +7,6 @@ Every test runs the real app on its own SQLite store, without a model.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,32 +16,9 @@ from fastapi.testclient import TestClient
 
 from features.store import events_table, make_engine, rejected_table
 from stallwatch.settings import Settings
-from tests.credentials import key_headers
 
-NOW = datetime(2016, 3, 9, 12, 0, tzinfo=UTC)
 #: Headers that differ from one answer to the next by design.
 PER_ANSWER = {"x-request-id", "date"}
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """A store of its own, no model, and NOW as the service's clock."""
-    return Settings(
-        database_url=f"sqlite:///{tmp_path / 'store.db'}",
-        model_dir=tmp_path / "no-model",
-        alert_rules=None,
-        now=NOW,
-    )
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    """The service, called with an admin key."""
-    from api.app import create_app
-
-    headers = key_headers(settings, ("admin",), name="desk-crm")
-    with TestClient(create_app(settings), headers=headers) as test_client:
-        yield test_client
 
 
 def _event(n: int, at: str, kind: str = "internal_note") -> dict[str, Any]:
