@@ -200,6 +200,38 @@ def record_attempt(
         state = "pending"
         wait = backoff * (2 ** (message.attempt - 1))
         values |= {"state": state, "last_error": error, "next_attempt_at": now + wait}
+    why = (
+        "delivered"
+        if error is None
+        else f"failed ({'dead letter' if state == 'dead' else 'will retry'}): {error}"
+    )
+    detail = {
+        "attempt": message.attempt,
+        "in_doubt": message.in_doubt,
+        "state": state,
+        "next_attempt_at": values.get("next_attempt_at"),
+    }
+    if not _settle(
+        engine, message, values, now=now, kind="delivery_attempt", why=why, **detail
+    ):
+        return "lost_claim"
+    return state
+
+
+def _settle(
+    engine: Engine,
+    message: ClaimedMessage,
+    values: dict[str, Any],
+    *,
+    now: datetime,
+    kind: str,
+    why: str,
+    **detail: Any,
+) -> bool:
+    """Update a claimed message and audit it in one transaction.
+
+    False, and nothing written, when another worker holds the claim now.
+    """
     c = outbox_table.c
     with engine.begin() as conn:
         updated = conn.execute(
@@ -209,19 +241,13 @@ def record_attempt(
             .values(**values)
         ).rowcount
         if not updated:
-            return "lost_claim"
-        why = (
-            "delivered"
-            if error is None
-            else f"failed ({'dead letter' if state == 'dead' else 'will retry'}): "
-            f"{error}"
-        )
+            return False
         conn.execute(
             audit_table.insert(),
             audit_row(
                 ticket_id=message.ticket_id,
                 at=now,
-                kind="delivery_attempt",
+                kind=kind,
                 who="stallwatch-worker",
                 why=why,
                 alert_id=message.alert_id,
@@ -230,14 +256,11 @@ def record_attempt(
                     "channel": message.channel,
                     "recipient": message.recipient,
                     "address": message.address,
-                    "attempt": message.attempt,
-                    "in_doubt": message.in_doubt,
-                    "state": state,
-                    "next_attempt_at": values.get("next_attempt_at"),
+                    **detail,
                 },
             ),
         )
-    return state
+    return True
 
 
 def alert_of(engine: Engine, alert_id: int) -> dict[str, Any] | None:
@@ -258,38 +281,16 @@ def cancel_claimed(
     str
         ``cancelled``, or ``lost_claim`` if another worker took the message.
     """
-    c = outbox_table.c
-    with engine.begin() as conn:
-        updated = conn.execute(
-            sa.update(outbox_table)
-            .where(c.id == message.id)
-            .where(c.claim_token == message.token)
-            .values(
-                state="cancelled",
-                lease_until=None,
-                claim_token=None,
-                last_error=why,
-            )
-        ).rowcount
-        if not updated:
-            return "lost_claim"
-        conn.execute(
-            audit_table.insert(),
-            audit_row(
-                ticket_id=message.ticket_id,
-                at=now,
-                kind="delivery_cancelled",
-                who="stallwatch-worker",
-                why=why,
-                alert_id=message.alert_id,
-                outbox_id=message.id,
-                detail={
-                    "channel": message.channel,
-                    "recipient": message.recipient,
-                    "address": message.address,
-                },
-            ),
-        )
+    values = {
+        "state": "cancelled",
+        "lease_until": None,
+        "claim_token": None,
+        "last_error": why,
+    }
+    if not _settle(
+        engine, message, values, now=now, kind="delivery_cancelled", why=why
+    ):
+        return "lost_claim"
     return "cancelled"
 
 
