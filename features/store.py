@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -12,6 +11,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
 
+from features.connection import (
+    MIGRATIONS,
+    SQLITE_LOCK_WAIT_SECONDS,
+    create_schema,
+    make_engine,
+    sqlite_folder,
+)
 from features.events import EVENT_COLUMNS, conform_events
 
 
@@ -96,59 +102,6 @@ store_version_table = sa.Table(
 )
 
 _INSERT_CHUNK = 5_000
-#: Seconds a SQLite connection waits for another's write lock before it fails
-#: with "database is locked". The driver's 5 s was too short for two service
-#: workers writing at once (tests/api/test_concurrent_writers.py).
-SQLITE_LOCK_WAIT_SECONDS = 30.0
-
-
-def make_engine(url: str, *, create_folder: bool = False) -> Engine:
-    """Create an engine for ``url``; a SQLite file's folder must exist.
-
-    ``create_folder`` makes it instead (for the default store only), so that a
-    mistyped path never becomes a new, empty store. SQLite waits up to
-    :data:`SQLITE_LOCK_WAIT_SECONDS` for a write lock unless the URL sets ``timeout``.
-    """
-    parsed = sa.engine.make_url(url)
-    is_sqlite, file = parsed.get_backend_name() == "sqlite", parsed.database or ""
-    if is_sqlite and file not in ("", ":memory:") and not file.startswith("file:"):
-        if create_folder:
-            Path(file).parent.mkdir(parents=True, exist_ok=True)
-        elif not Path(file).parent.is_dir():
-            raise FileNotFoundError(f"the folder of the SQLite store {file} is missing")
-    if is_sqlite and "timeout" not in parsed.query:
-        wait = {"timeout": SQLITE_LOCK_WAIT_SECONDS}
-        return sa.create_engine(url, future=True, connect_args=wait)
-    return sa.create_engine(url, future=True)
-
-
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-#: The advisory lock key under which PostgreSQL migrations take turns.
-_LOCK = 0x5741_6C6C
-
-
-def create_schema(engine: Engine) -> None:
-    """Bring the store's schema to the newest Alembic revision.
-
-    A store made before migrations existed (tables, no ``alembic_version``)
-    is stamped with the first revision, which matches it, and then upgraded.
-    On PostgreSQL, processes that start together (several hosts) take turns
-    under an advisory lock; ``stallwatch serve --workers N`` migrates once
-    before it starts its workers.
-    """
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
-        config.attributes["connection"] = conn
-        tables = set(sa.inspect(conn).get_table_names())
-        if "events" in tables and "alembic_version" not in tables:
-            command.stamp(config, "0001")
-        command.upgrade(config, "head")
 
 
 def _insert_ignoring_duplicates(engine: Engine) -> sa.sql.dml.Insert:
@@ -412,3 +365,14 @@ def _aware(value: Any) -> Any:
         return None
     stamp = pd.Timestamp(value)
     return (stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp).to_pydatetime()
+
+
+# Opening and migrating a store live in features.connection; they are named
+# here too, where every caller has always found them.
+__all__ = [
+    "MIGRATIONS",
+    "SQLITE_LOCK_WAIT_SECONDS",
+    "create_schema",
+    "make_engine",
+    "sqlite_folder",
+]

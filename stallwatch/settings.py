@@ -12,26 +12,13 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from features.connection import sqlite_folder
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: The one folder a command may create for a SQLite store: the default's.
 DEFAULT_STORE_FOLDER = REPO_ROOT / "var"
 #: Shortest STALLWATCH_SESSION_SECRET accepted (the service refuses shorter).
 SESSION_SECRET_MIN_LENGTH = 32
-
-
-def sqlite_folder(url: str) -> Path | None:
-    """Return the folder of a SQLite file store's URL; None for anything else."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return None
-    database = parsed.database if parsed.get_backend_name() == "sqlite" else None
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return Path(database).parent
 
 
 def missing_store_folder(url: str) -> str | None:
