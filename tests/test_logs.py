@@ -98,7 +98,11 @@ def test_json_log_lines_are_redacted_in_message_fields_and_tracebacks(
     assert second["event"] == f"reply from {EMAIL_MARK}"
     assert (third["to"], third["phone"]) == (EMAIL_MARK, PHONE_MARK)
     assert "ValueError: bad reply-to: [email], [phone]" in fourth["exception"]
-    text = json.dumps(records)
+    # The timestamps' microseconds may hold any digits, so they are left out
+    # of the search for leaked numbers once their shape is checked above.
+    text = json.dumps(
+        [{k: v for k, v in r.items() if k != "timestamp"} for r in records]
+    )
     assert "@example" not in text and "555" not in text and "1234" not in text
 
 
