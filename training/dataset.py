@@ -10,13 +10,24 @@ censored and carry no label.
 
 from __future__ import annotations
 
+import math
+import os
+from collections.abc import Iterator
 from typing import Literal
 
+import joblib
 import numpy as np
 import pandas as pd
 
-from features.asof import DeskTables, event_states, features_at
+from features.asof import (
+    DeskTables,
+    combine_desk_tables,
+    desk_table_parts,
+    event_states,
+    features_at,
+)
 from features.events import DONE_STATUSES, EventKind
+from features.partition import ticket_partition
 from features.sla.desk import SlaDesk
 from features.sla.features import SLA_FEATURES, breach_instants, sla_features
 from features.sla.table import clock_history_frame, clocks_at
@@ -194,3 +205,76 @@ def build_snapshots(
     rows = rows.join(outcomes[["stalled", "outcome_at", "breached_at"]], on="ticket_id")
     before_breach = rows["breached_at"].isna() | (rows["at"] < rows["breached_at"])
     return rows[before_breach].reset_index(drop=True), outcomes
+
+
+#: Events per part above which :func:`build_history_snapshots` builds a log
+#: part by part. The clock replay holds every event of what it replays as a
+#: Python record (about 1.5 kB each), so a whole ten-million-event history at
+#: once would not fit in memory; a part of this size needs about 2 GB.
+PART_EVENTS = 500_000
+
+
+def usable_cores() -> int:
+    """Return how many cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+
+
+def build_history_snapshots(
+    events: pd.DataFrame,
+    *,
+    desk: SlaDesk | None = None,
+    label: Literal["source", "policy"] = "source",
+    part_events: int = PART_EVENTS,
+    workers: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return :func:`build_snapshots` of a whole log, in parts if it is large.
+
+    A log of more than ``part_events`` events is split by ticket
+    (:func:`features.partition.ticket_partition`) into parts of about that
+    size. A first pass adds up the desk-wide tables of every part; a second
+    builds each part's rows against those tables and the whole log's end, so
+    each row equals the one the whole log built at once gives (as on Dask,
+    :mod:`training.distributed`), while memory holds the working sets of the
+    parts being built only.
+
+    Parameters
+    ----------
+    events, desk, label
+        As in :func:`build_snapshots`.
+    part_events : int
+        Largest log built at once.
+    workers : int, optional
+        Processes building parts side by side (joblib's loky pool); by
+        default one per usable core, 1 builds them in this process.
+
+    Returns
+    -------
+    snapshots, outcomes
+        As :func:`build_snapshots` returns them, except that rows come part
+        after part (each part's in ticket and time order); outcomes are
+        sorted by ticket.
+    """
+    if part_events < 1:
+        raise ValueError(f"part_events must be at least 1, got {part_events}")
+    n_parts = math.ceil(len(events) / part_events)
+    if n_parts <= 1:
+        return build_snapshots(events, desk=desk, label=label)
+    part = ticket_partition(events["ticket_id"], n_parts)
+
+    def parts() -> Iterator[pd.DataFrame]:
+        for i in range(n_parts):
+            some = events[part == i].reset_index(drop=True)
+            if not some.empty:
+                yield some
+
+    tables = combine_desk_tables([desk_table_parts(event_states(p)) for p in parts()])
+    end = events["occurred_at"].max()
+    build = joblib.delayed(build_snapshots)
+    jobs = (
+        build(p, desk=desk, label=label, tables=tables, data_end=end) for p in parts()
+    )
+    # Parts are cut only as workers take them, so few are in memory at once.
+    n_jobs = min(workers or usable_cores(), n_parts)
+    built = joblib.Parallel(n_jobs=n_jobs, backend="loky", pre_dispatch="n_jobs")(jobs)
+    rows = pd.concat([b[0] for b in built], ignore_index=True)
+    return rows, pd.concat([b[1] for b in built]).sort_index()

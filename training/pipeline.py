@@ -17,7 +17,7 @@ from features.asof import CATEGORICAL_FEATURES, LOAD_FEATURES, NUMERIC_FEATURES
 from features.sla.desk import SlaDesk
 from features.sla.features import SLA_FEATURES
 from training.bundle import ModelBundle, write_bundle
-from training.dataset import build_snapshots
+from training.dataset import build_history_snapshots
 from training.evaluation.calibration import choose_calibrator
 from training.evaluation.protocol import served_split
 from training.feedback import apply_feedback_labels
@@ -295,7 +295,7 @@ def run_training(
     """
     started = time.perf_counter()
     version = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    snapshots, outcomes = build_snapshots(events, desk=desk, label=label)
+    snapshots, outcomes = build_history_snapshots(events, desk=desk, label=label)
     if not_a_stall:
         snapshots, outcomes = apply_feedback_labels(snapshots, outcomes, not_a_stall)
     numeric = list(NUMERIC_FEATURES)

@@ -14,7 +14,7 @@ import pandas as pd
 from features.asof import NUMERIC_FEATURES
 from features.sla.desk import SlaDesk
 from features.sla.features import SLA_FEATURES
-from training.dataset import build_snapshots
+from training.dataset import build_history_snapshots
 from training.evaluation.measures import HoursBetween, wall_hours
 from training.evaluation.protocol import evaluation_splits
 from training.evaluation.runner import (
@@ -161,7 +161,7 @@ def run_evaluation(
         Further measurements per split.
     """
     started = time.perf_counter()
-    snapshots, outcomes = build_snapshots(events, desk=desk, label=label)
+    snapshots, outcomes = build_history_snapshots(events, desk=desk, label=label)
     numeric = [*NUMERIC_FEATURES, *(SLA_FEATURES if desk is not None else ())]
     splits = evaluation_splits(
         outcomes, n_cutoffs=n_cutoffs, gap=gap, validation_share=validation_share
