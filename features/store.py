@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
 
+from features.bulk_store import insert_new_events, read_event_frame
 from features.connection import (
     MIGRATIONS,
     SQLITE_LOCK_WAIT_SECONDS,
@@ -150,15 +151,19 @@ def insert_events(conn: sa.Connection, frame: pd.DataFrame) -> set[str]:
             batch = []
     if batch:
         written.update(conn.execute(statement, batch).scalars())
+    _add_to_version(conn, len(written))
+    return written
+
+
+def _add_to_version(conn: sa.Connection, written: int) -> None:
     if written:
         # Row-locked until commit: concurrent writers add up in commit order.
         counter = store_version_table.c.events
         conn.execute(
             store_version_table.update()
             .where(store_version_table.c.id == 1)
-            .values(events=counter + len(written))
+            .values(events=counter + written)
         )
-    return written
 
 
 #: Columns that must agree for a resent event to count as the same event.
@@ -266,7 +271,8 @@ def write_events(
         Number of events newly written.
     """
     with engine.begin() as conn:
-        written = len(insert_events(conn, frame))
+        written = insert_new_events(conn, events_table, frame, datetime.now(UTC))
+        _add_to_version(conn, written)
         if import_record is not None:
             conn.execute(
                 imports_table.insert(),
@@ -286,18 +292,15 @@ def read_events(
     until: datetime | None = None,
 ) -> pd.DataFrame:
     """Read canonical events, optionally only some tickets or up to an instant."""
-    columns = [events_table.c[name] for name in EVENT_COLUMNS]
-    query = sa.select(*columns)
     if ticket_ids is not None and not ticket_ids:
         return conform_events(pd.DataFrame(columns=list(EVENT_COLUMNS)))
-    if ticket_ids is not None:
-        query = query.where(events_table.c.ticket_id.in_(list(ticket_ids)))
-    if until is not None:
-        query = query.where(events_table.c.occurred_at <= until)
     with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    frame = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
-    return conform_events(frame)
+        return read_event_frame(
+            conn,
+            events_table,
+            ticket_ids=None if ticket_ids is None else list(ticket_ids),
+            until=until,
+        )
 
 
 def tickets_ingested_since(engine: Engine, since: datetime) -> list[str]:
