@@ -65,8 +65,9 @@ def create_key(
     """
     held = check_scopes(scopes)
     name = name.strip()
-    if not name or len(name) > 120:
-        raise ValueError(f"key name {name!r}: expected 1 to 120 characters")
+    if not name or len(name) > 120 or not name.isprintable():
+        # Control characters (a newline) would break the one-line listing.
+        raise ValueError(f"key name {name!r}: expected 1 to 120 printable characters")
     token = KEY_PREFIX + secrets.token_urlsafe(32)
     created_at = now or datetime.now(UTC)
     last_chars = token[-_SHOWN_CHARS:]

@@ -83,6 +83,10 @@ def test_keys_are_listed_without_secrets_and_revoked_once(engine: sa.Engine) -> 
 def test_bad_scopes_and_users_are_refused_by_name(engine: sa.Engine) -> None:
     with pytest.raises(ValueError, match=r"unknown scope.*lists:write"):
         create_key(engine, name="x", scopes=["lists:write"])
+    for name in ("crm\nops", "a\x00b", "tab\there", "x" * 121, "   "):
+        with pytest.raises(ValueError, match="expected 1 to 120 printable"):
+            create_key(engine, name=name, scopes=["scores:read"])
+    assert list_keys(engine) == []  # nothing was stored
     with pytest.raises(UserError, match="at least 10 characters"):
         add_user(engine, name="bo", password="short", role="manager")
     with pytest.raises(UserError, match="role 'crm'"):
