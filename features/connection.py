@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -18,6 +20,17 @@ def sqlite_folder(url: str) -> Path | None:
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     return Path(database).parent
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty SQLite file readable by its owner only, unless it exists.
+
+    The store holds tickets and customers' names; SQLite itself would create
+    the file with the process's umask (often readable by everyone). Its
+    journal files take the database file's permissions.
+    """
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 #: Seconds a SQLite connection waits for another's write lock before it fails
@@ -42,6 +55,7 @@ def make_engine(url: str, *, create_folder: bool = False) -> Engine:
             raise FileNotFoundError(
                 f"the folder of the SQLite store {parsed.database} is missing"
             )
+        _create_private(Path(str(parsed.database)))
     if parsed.get_backend_name() == "sqlite" and "timeout" not in parsed.query:
         wait = {"timeout": SQLITE_LOCK_WAIT_SECONDS}
         return sa.create_engine(url, future=True, connect_args=wait)

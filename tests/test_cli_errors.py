@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import uuid
@@ -193,6 +194,20 @@ def test_make_engine_makes_a_sqlite_folder_only_when_asked(tmp_path: Path) -> No
 
     assert not (tmp_path / "absent").exists()
     assert (asked / "x.db").is_file()
+
+
+def test_a_new_sqlite_store_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    old = os.umask(0o022)  # the usual umask: new files readable by everyone
+    try:
+        create_schema(make_engine(f"sqlite:///{tmp_path / 'new.db'}"))
+        (tmp_path / "kept.db").touch(mode=0o640)
+        create_schema(make_engine(f"sqlite:///{tmp_path / 'kept.db'}"))
+    finally:
+        os.umask(old)
+
+    assert stat.S_IMODE((tmp_path / "new.db").stat().st_mode) == 0o600
+    # A store that exists keeps the permissions its owner gave it.
+    assert stat.S_IMODE((tmp_path / "kept.db").stat().st_mode) == 0o640
 
 
 # 5. A case file nested deeper than the JSON parser goes.
