@@ -6,11 +6,12 @@ up to whole weeks, so the copies follow one another like years of one desk's
 history and keep the real weekday and hour pattern. Whole tickets, oldest
 first, are kept until the asked number of events is reached.
 
-Each size runs in a fresh process (``python bench/history_training.py EVENTS
-FILE``), so its peak memory is its own; the peak is reset before each step
-(``/proc/self/clear_refs``) so every step reports its own high-water mark,
-or the sampled peak of the process and its workers
-(:class:`tree_memory.TreeMemory`) when that is higher.
+Each size is replicated in a process of its own (``python
+bench/history_training.py FILE --replicate EVENTS``) and measured in another
+(``python bench/history_training.py FILE``), so its peak memory is its own.
+The peak is reset before each step (``/proc/self/clear_refs``), so every
+step reports its own high-water mark, or the sampled peak of the process and
+its workers (:class:`tree_memory.TreeMemory`) when that is higher.
 Steps, as ``stallwatch train --label policy`` runs them:
 
 - store: write the canonical events into an empty SQLite file in one
@@ -154,12 +155,16 @@ def _exponent(x: list[float], y: list[float]) -> float:
 
 def run(*, sizes: list[int], env: dict[str, str]) -> list[str]:
     """Measure each size in a fresh process; return the report's lines."""
-    base = load_uci(BUNDLED_UCI).events
     results = []
     with tempfile.TemporaryDirectory() as folder:
         for size in sizes:
             events_file = Path(folder) / f"history-{size}.pkl"
-            replicate_history(base, size).to_pickle(events_file)
+            # In a process of its own: the copies' memory goes back with it.
+            subprocess.run(
+                [sys.executable, __file__, str(events_file), "--replicate", str(size)],
+                env=env,
+                check=True,
+            )
             command = [sys.executable, __file__, str(events_file)]
             done = subprocess.run(
                 command, env=env, capture_output=True, text=True, check=True
@@ -312,7 +317,12 @@ def main() -> None:
     parser.add_argument("events_file", nargs="?", type=Path)
     parser.add_argument("--sizes", default="100000,300000,1000000")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--replicate", type=int, help="write this many events")
     args = parser.parse_args()
+    if args.events_file is not None and args.replicate:
+        base = load_uci(BUNDLED_UCI).events
+        replicate_history(base, args.replicate).to_pickle(args.events_file)
+        return
     if args.events_file is not None:
         call = profile if args.profile else measure
         print(json.dumps(call(args.events_file)))

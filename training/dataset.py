@@ -273,8 +273,11 @@ def build_history_snapshots(
     jobs = (
         build(p, desk=desk, label=label, tables=tables, data_end=end) for p in parts()
     )
-    # Parts are cut only as workers take them, so few are in memory at once.
+    # Parts are cut only as workers take them, so few are in memory at once;
+    # the workers end a second after the last part, handing their memory back
+    # before training starts (loky keeps idle workers 300 s by default).
     n_jobs = min(workers or usable_cores(), n_parts)
-    built = joblib.Parallel(n_jobs=n_jobs, backend="loky", pre_dispatch="n_jobs")(jobs)
+    with joblib.parallel_config(backend="loky", idle_worker_timeout=1):
+        built = joblib.Parallel(n_jobs=n_jobs, pre_dispatch="n_jobs")(jobs)
     rows = pd.concat([b[0] for b in built], ignore_index=True)
     return rows, pd.concat([b[1] for b in built]).sort_index()
