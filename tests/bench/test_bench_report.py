@@ -9,25 +9,7 @@ import time
 from bench.run import replace_sections
 from bench.tree_memory import TreeMemory
 
-PAGE = "\n".join(
-    [
-        "# Benchmarks",
-        "",
-        "Measured then.",
-        "",
-        "## One",
-        "",
-        "old one",
-        "",
-        "## Two",
-        "",
-        "old two",
-        "",
-        "## Three",
-        "",
-        "old three",
-    ]
-)
+PAGE = "# Benchmarks\n## One\nold one\n## Two\nold two\n\n## Three\nold three"
 
 
 def test_a_section_run_again_replaces_only_its_own_lines() -> None:
@@ -35,30 +17,12 @@ def test_a_section_run_again_replaces_only_its_own_lines() -> None:
 
     page = replace_sections(PAGE, fresh, "*again*")
 
-    assert page.split("\n") == [
-        "# Benchmarks",
-        "",
-        "Measured then.",
-        "",
-        "## One",
-        "",
-        "old one",
-        "",
-        "## Two",
-        "",
-        "*again*",
-        "",
-        "new two",
-        "",
-        "## Three",
-        "",
-        "old three",
-        "## Four",
-        "",
-        "*again*",
-        "",
-        "new",
-    ]
+    assert page == (
+        "# Benchmarks\n## One\nold one\n"
+        "## Two\n\n*again*\n\nnew two\n\n"
+        "## Three\nold three\n"
+        "## Four\n\n*again*\n\nnew"
+    )
 
 
 # A child that holds 400 MiB of touched memory for two seconds.
