@@ -25,7 +25,6 @@ reopened (at the reopen instant); all instants are floored to whole seconds.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 from features.sla.calendar import BusinessCalendar, from_epoch, to_epoch
@@ -38,157 +37,10 @@ from features.sla.model import (
     TicketClocks,
 )
 from features.sla.policy import TARGETS, SlaPolicy, Target
+from features.sla.replay import ClockRun, TicketReplay
 
 
-def _seconds(minutes: float | None) -> int | None:
-    return None if minutes is None else round(minutes * 60)
-
-
-@dataclass
-class _Run:
-    # One clock's timeline; the target is attached, not baked in.
-    target: Target
-    start: int
-    target_seconds: int | None
-    stop: int | None = None
-    stopped_paused: bool = False
-
-
-class _Replay:
-    """Apply events in order, keeping the ticket's pauses and clock timelines."""
-
-    def __init__(self, policy: SlaPolicy) -> None:
-        self.policy = policy
-        self.status: str | None = None
-        self.created = False
-        self.done = False
-        self.merged = False
-        self.first_reply_done = False
-        self.customer_waiting_while_done = False
-        self.paused_since: int | None = None
-        self.pauses: list[tuple[int, int]] = []
-        self.runs: dict[Target, list[_Run]] = {t: [] for t in TARGETS}
-
-    # -------------------------------------------------------------- helpers
-
-    def _set_paused(self, now: int, paused: bool) -> None:
-        if paused and self.paused_since is None:
-            self.paused_since = now
-        elif not paused and self.paused_since is not None:
-            if now > self.paused_since:
-                self.pauses.append((self.paused_since, now))
-            self.paused_since = None
-
-    def _set_status(self, now: int, status: str) -> None:
-        self.status = status
-        self._set_paused(now, not self.done and status in self.policy.pause_statuses)
-
-    def _open_run(self, target: Target) -> _Run | None:
-        runs = self.runs[target]
-        return runs[-1] if runs and runs[-1].stop is None else None
-
-    def _start(self, target: Target, now: int) -> None:
-        if self._open_run(target) is None:
-            seconds = _seconds(self.policy.target_minutes(target))
-            self.runs[target].append(_Run(target, now, seconds))
-
-    def _stop(self, target: Target, now: int) -> None:
-        run = self._open_run(target)
-        if run is not None:
-            run.stop = now
-            run.stopped_paused = self.paused_since is not None
-
-    def _follow_up_may_start(self) -> bool:
-        return self.first_reply_done or self.policy.first_response_minutes is None
-
-    # --------------------------------------------------------------- events
-
-    def apply(self, event: SlaEvent) -> None:
-        """Apply one event; events after a merge are ignored."""
-        if self.merged:
-            return
-        now = to_epoch(event.at)
-        handler = getattr(self, f"_on_{event.kind}", None)
-        if not self.created and event.kind != "created":
-            raise ValueError(
-                f"event {event.kind!r} at {event.at.isoformat()} comes before "
-                "'created'; expected the timeline to start with 'created'"
-            )
-        if handler is not None:
-            handler(event, now)
-        if event.status is not None and not self.merged:
-            self._set_status(now, event.status)
-
-    def _on_created(self, event: SlaEvent, now: int) -> None:
-        if self.created:
-            return
-        self.created = True
-        self._start("first_response", now)
-        self._start("resolution", now)
-        no_first_target = self.policy.first_response_minutes is None
-        if self.policy.follow_up_mode == "customer_waiting" and no_first_target:
-            self._start("next_response", now)
-
-    def _on_customer_message(self, event: SlaEvent, now: int) -> None:
-        if self.done:
-            self.customer_waiting_while_done = True
-            return
-        if self.paused_since is not None and event.status is None:
-            self._set_status(now, "open")
-        mode = self.policy.follow_up_mode
-        if mode == "customer_waiting" and self._follow_up_may_start():
-            self._start("next_response", now)
-
-    def _on_agent_reply(self, event: SlaEvent, now: int) -> None:
-        self.first_reply_done = True
-        if self.done:
-            return
-        self._stop("first_response", now)
-        self._stop("next_response", now)
-        if self.policy.follow_up_mode == "between_agent_updates":
-            self._start("next_response", now)
-
-    def _finish(self, now: int) -> None:
-        if self.done:
-            return
-        for target in TARGETS:
-            self._stop(target, now)
-        self._set_paused(now, False)
-        self.done = True
-
-    def _on_resolved(self, event: SlaEvent, now: int) -> None:
-        self._finish(now)
-
-    def _on_closed(self, event: SlaEvent, now: int) -> None:
-        self._finish(now)
-
-    def _on_reopened(self, event: SlaEvent, now: int) -> None:
-        if not self.done:
-            return
-        self.done = False
-        self.status = "open"
-        self._start("resolution", now)
-        waiting = self.customer_waiting_while_done
-        self.customer_waiting_while_done = False
-        if waiting and self.policy.follow_up_mode == "customer_waiting":
-            self._start("next_response", now)
-
-    def _on_merged(self, event: SlaEvent, now: int) -> None:
-        self._finish(now)
-        self.merged = True
-
-    def _on_policy_changed(self, event: SlaEvent, now: int) -> None:
-        assert event.policy is not None
-        self.policy = self.policy.updated(event.policy, source="policy_changed event")
-        for target in TARGETS:
-            run = self._open_run(target)
-            if run is not None:
-                run.target_seconds = _seconds(self.policy.target_minutes(target))
-        if self.status is not None:
-            self._set_status(now, self.status)
-
-
-def _clip_pauses(replay: _Replay, start: int, end: int) -> list[tuple[int, int]]:
+def _clip_pauses(replay: TicketReplay, start: int, end: int) -> list[tuple[int, int]]:
     # The ticket's pauses (including one still open) cut to [start, end].
     pauses = list(replay.pauses)
     if replay.paused_since is not None:
@@ -199,8 +51,8 @@ def _clip_pauses(replay: _Replay, start: int, end: int) -> list[tuple[int, int]]
 
 def _evaluate(
     calendar: BusinessCalendar,
-    replay: _Replay,
-    run: _Run,
+    replay: TicketReplay,
+    run: ClockRun,
     at: int,
     *,
     with_segments: bool = True,
@@ -278,7 +130,7 @@ def _evaluate(
 
 
 def _clocks_now(
-    calendar: BusinessCalendar, replay: _Replay, at: int, *, with_segments: bool
+    calendar: BusinessCalendar, replay: TicketReplay, at: int, *, with_segments: bool
 ) -> dict[Target, ClockResult]:
     # The latest clock of each target, as of ``at``.
     clocks: dict[Target, ClockResult] = {}
@@ -323,7 +175,7 @@ def compute_clocks(
     """
     at_s = to_epoch(at)
     ordered = sorted(events, key=lambda e: to_epoch(e.at))
-    replay = _Replay(policy)
+    replay = TicketReplay(policy)
     for event in ordered:
         if to_epoch(event.at) > at_s:
             break
@@ -360,7 +212,7 @@ def clock_history(
         clock of every target as of that instant.
     """
     ordered = sorted(events, key=lambda e: to_epoch(e.at))
-    replay = _Replay(policy)
+    replay = TicketReplay(policy)
     history: list[tuple[int, dict[Target, ClockResult]]] = []
     for i, event in enumerate(ordered):
         now = to_epoch(event.at)
@@ -385,7 +237,7 @@ def last_event_clocks(
     when no event happened by then.
     """
     ordered = sorted(events, key=lambda e: to_epoch(e.at))
-    replay = _Replay(policy)
+    replay = TicketReplay(policy)
     last = None
     for event in ordered:
         now = to_epoch(event.at)
