@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -74,29 +75,32 @@ def _header(html: str) -> dict[str, str]:
     return found
 
 
+def _send_and_open(served: TestClient, events: list[dict[str, str]]) -> httpx.Response:
+    """Send the CRM's events, check all were stored, and open T-7's page."""
+    sent = served.post("/v1/events", json={"events": events})
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["stored"] == len(events)
+    page = served.get("/tickets/T-7")
+    assert page.status_code == 200, page.text
+    return page
+
+
 def test_story_header_folds_a_last_event_that_carries_one_field(
     served: TestClient,
 ) -> None:
     # The CRM's last event before the moment says only what changed: the status.
-    sent = served.post(
-        "/v1/events",
-        json={
-            "events": [
-                {
-                    "event_id": "crm-7-3",
-                    "ticket_id": "T-7",
-                    "occurred_at": "2016-03-15T11:00:00+00:00",
-                    "kind": "status_changed",
-                    "status": "waiting_customer",
-                }
-            ]
-        },
+    page = _send_and_open(
+        served,
+        [
+            {
+                "event_id": "crm-7-3",
+                "ticket_id": "T-7",
+                "occurred_at": "2016-03-15T11:00:00+00:00",
+                "kind": "status_changed",
+                "status": "waiting_customer",
+            }
+        ],
     )
-    assert sent.status_code == 200, sent.text
-    assert sent.json()["stored"] == 1
-
-    page = served.get("/tickets/T-7")
-    assert page.status_code == 200, page.text
     # status from the last event, priority from the creation, group and owner
     # from the hand-off; the group change after the moment is not shown
     assert _header(page.text) == {
@@ -142,31 +146,24 @@ def test_a_merged_ticket_stays_closed_on_its_page_and_its_clocks(
     served: TestClient,
 ) -> None:
     # Merged, then an event that would reopen it: a merge is final.
-    sent = served.post(
-        "/v1/events",
-        json={
-            "events": [
-                {
-                    "event_id": "crm-7-m",
-                    "ticket_id": "T-7",
-                    "occurred_at": "2016-03-15T11:00:00+00:00",
-                    "kind": "merged",
-                },
-                {
-                    "event_id": "crm-7-r",
-                    "ticket_id": "T-7",
-                    "occurred_at": "2016-03-15T12:00:00+00:00",
-                    "kind": "reopened",
-                    "status": "open",
-                },
-            ]
-        },
+    page = _send_and_open(
+        served,
+        [
+            {
+                "event_id": "crm-7-m",
+                "ticket_id": "T-7",
+                "occurred_at": "2016-03-15T11:00:00+00:00",
+                "kind": "merged",
+            },
+            {
+                "event_id": "crm-7-r",
+                "ticket_id": "T-7",
+                "occurred_at": "2016-03-15T12:00:00+00:00",
+                "kind": "reopened",
+                "status": "open",
+            },
+        ],
     )
-    assert sent.status_code == 200, sent.text
-    assert sent.json()["stored"] == 2
-
-    page = served.get("/tickets/T-7")
-    assert page.status_code == 200, page.text
     assert _header(page.text)["status"] == "closed"
 
     sla = served.get("/v1/tickets/T-7/sla")
